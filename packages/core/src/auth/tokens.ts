@@ -1,0 +1,66 @@
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { InfraError } from '../errors.js';
+
+export const roles = ['admin', 'service', 'user', 'rider'] as const;
+export type Role = (typeof roles)[number];
+
+export interface TokenClaims {
+  /** user id; MQTT username must equal it */
+  sub: string;
+  role: Role;
+  /** expiry, epoch seconds */
+  exp: number;
+}
+
+const ISSUER = 'infra';
+const ALG = 'HS256';
+
+export function isRole(s: string): s is Role {
+  return (roles as readonly string[]).includes(s);
+}
+
+/** `15m`, `12h`, `30d`, `45s` to seconds. */
+export function parseDuration(s: string): number {
+  const m = /^([0-9]+)([smhd])$/.exec(s.trim());
+  if (!m) throw new InfraError('INFRA_ERR_VALIDATION', `bad duration "${s}": expected a number and s, m, h or d (e.g. 15m)`);
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/** Signs and verifies the stack's JWTs (HS256 with the secret from the stack's .env). */
+export class TokenIssuer {
+  private readonly key: Uint8Array;
+
+  constructor(secret: string) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async sign(sub: string, role: Role, ttlSeconds: number, now: number = Date.now()): Promise<string> {
+    if (!isRole(role)) throw new InfraError('INFRA_ERR_BAD_ROLE', `unknown role "${String(role)}"`);
+    if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(sub)) throw new InfraError('INFRA_ERR_VALIDATION', `bad user id "${sub}": use letters, digits and _ . : @ - (at most 128)`);
+    const iat = Math.floor(now / 1000);
+    return new SignJWT({ role })
+      .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+      .setSubject(sub)
+      .setIssuer(ISSUER)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ttlSeconds)
+      .sign(this.key);
+  }
+
+  /** Verifies signature, issuer and expiry; throws INFRA_ERR_TOKEN_INVALID with the reason. */
+  async verify(token: string): Promise<TokenClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: [ALG] });
+      const role = payload['role'];
+      if (typeof payload.sub !== 'string' || typeof role !== 'string' || !isRole(role) || typeof payload.exp !== 'number') {
+        throw new InfraError('INFRA_ERR_TOKEN_INVALID', 'token lacks sub, role or exp');
+      }
+      return { sub: payload.sub, role, exp: payload.exp };
+    } catch (err) {
+      if (err instanceof InfraError) throw err;
+      const reason = err instanceof joseErrors.JWTExpired ? 'token expired' : err instanceof joseErrors.JWSSignatureVerificationFailed ? 'bad signature' : 'malformed token';
+      throw new InfraError('INFRA_ERR_TOKEN_INVALID', reason);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+
+export type { Kysely } from 'kysely';
+
+/** A module's migrations, keyed by a sortable name (`0001_init`). They live beside the module. */
+export interface ModuleMigrations {
+  module: string;
+  migrations: Record<string, Migration>;
+}
+
+export interface OpenedDatabase<DB> {
+  db: Kysely<DB>;
+  file: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (creating) a SQLite file with the settings the whole project relies on:
+ * WAL so readers never block the writer, synchronous=NORMAL (durable at checkpoints, fast commits),
+ * a busy timeout instead of SQLITE_BUSY errors, and foreign keys enforced.
+ */
+export function openSqlite<DB>(file: string): OpenedDatabase<DB> {
+  mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new Database(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    file,
+    // Kysely's destroy closes the better-sqlite3 handle, which checkpoints the WAL.
+    close: () => db.destroy(),
+  };
+}
+
+/**
+ * Runs every module's pending migrations in one migrator, names prefixed by module
+ * (`orders/0001_init`), so modules own their tables but share one history table.
+ */
+export async function migrateModules(db: Kysely<unknown>, modules: ModuleMigrations[]): Promise<string[]> {
+  const all: Record<string, Migration> = {};
+  for (const m of modules) {
+    for (const [name, migration] of Object.entries(m.migrations)) all[`${m.module}/${name}`] = migration;
+  }
+  const provider: MigrationProvider = { getMigrations: () => Promise.resolve(all) };
+  const migrator = new Migrator({ db, provider, allowUnorderedMigrations: true });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,77 @@
+/**
+ * The error catalogue. Every user-facing failure has a stable code, an HTTP status and a hint.
+ * The CLI prints `error CODE: message` plus the hint; HTTP answers problem+json whose `type` is the code.
+ * Tests assert on codes, never on message text.
+ */
+export const errorCatalogue = {
+  // config
+  INFRA_ERR_CONFIG_NOT_FOUND: { status: 500, hint: 'run `infra init <dir>` to create a stack, or pass --dir to point at one' },
+  INFRA_ERR_CONFIG_SYNTAX: { status: 500, hint: 'fix the YAML syntax at the position shown' },
+  INFRA_ERR_CONFIG_INVALID: { status: 500, hint: 'see docs/config.md for every key, its type and default' },
+  INFRA_ERR_CONFIG_UNKNOWN_KEY: { status: 500, hint: 'see docs/config.md for the known keys' },
+  INFRA_ERR_CONFIG_ENV_MISSING: { status: 500, hint: 'export the variable, add it to the secrets file, or use ${NAME:-default}' },
+  INFRA_ERR_SET_SYNTAX: { status: 400, hint: 'write --set key.path=value, for example --set http.port=18080' },
+  INFRA_ERR_SECRETS_MISSING: { status: 500, hint: 'run `infra init --secrets-only` in the stack directory to generate them' },
+  // init
+  INFRA_ERR_DIR_NOT_EMPTY: { status: 400, hint: 'choose an empty directory or pass --force' },
+  INFRA_ERR_TEMPLATE_UNKNOWN: { status: 400, hint: 'run `infra init --help` for the list of templates' },
+  // runtime
+  INFRA_ERR_PORT_TAKEN: { status: 500, hint: 'stop the process that holds the port, or choose another one' },
+  INFRA_ERR_LISTEN: { status: 500, hint: 'check the host and port in infra.yaml' },
+  INFRA_ERR_NOT_READY: { status: 503, hint: 'run `infra logs` to see why' },
+  INFRA_ERR_START_FAILED: { status: 500, hint: 'run `infra logs` for the full log' },
+  INFRA_ERR_DATA_DIR: { status: 500, hint: 'make data.dir writable or point it elsewhere' },
+  INFRA_ERR_FFMPEG_MISSING: { status: 500, hint: 'install ffmpeg (apt-get install ffmpeg) or reinstall so @ffmpeg-installer/ffmpeg is present' },
+  INFRA_ERR_NOT_RUNNING: { status: 500, hint: 'start the stack with `infra up` (or `infra up --detach`)' },
+  INFRA_ERR_ALREADY_RUNNING: { status: 500, hint: 'stop it first with `infra down`' },
+  // HTTP
+  INFRA_ERR_UNAUTHORIZED: { status: 401, hint: 'send Authorization: Bearer <token>; mint one with `infra token`' },
+  INFRA_ERR_FORBIDDEN: { status: 403, hint: 'this token’s role may not do this' },
+  INFRA_ERR_NOT_FOUND: { status: 404, hint: 'check the URL; /docs lists every route' },
+  INFRA_ERR_VALIDATION: { status: 400, hint: 'fix the fields listed in `errors`' },
+  INFRA_ERR_MALFORMED_JSON: { status: 400, hint: 'send a valid JSON body' },
+  INFRA_ERR_BODY_TOO_LARGE: { status: 413, hint: 'send a smaller body (limit: http.bodyLimit)' },
+  INFRA_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, hint: 'send Content-Type: application/json' },
+  INFRA_ERR_INTERNAL: { status: 500, hint: 'this is a bug: the log line with the same reqId has the details' },
+  // auth
+  INFRA_ERR_TOKEN_INVALID: { status: 401, hint: 'mint a fresh token with `infra token`' },
+  INFRA_ERR_BAD_ROLE: { status: 400, hint: 'roles are admin, service, user and rider' },
+  // media
+  INFRA_ERR_STREAM_KEY: { status: 403, hint: 'use the stream key printed by `infra stream-key`' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export interface ErrorDetail {
+  /** JSON pointer or dotted key of the offending field */
+  path?: string;
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export class InfraError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly hint: string;
+  readonly details: ErrorDetail[];
+
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; details?: ErrorDetail[]; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'InfraError';
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.hint = opts.hint ?? errorCatalogue[code].hint;
+    this.details = opts.details ?? [];
+  }
+
+  /** The one-line form the CLI prints. */
+  toLine(): string {
+    return `error ${this.code}: ${this.message}`;
+  }
+}
+
+export function isInfraError(err: unknown): err is InfraError {
+  return err instanceof InfraError;
+}
