@@ -1,0 +1,26 @@
+import { stringify } from 'yaml';
+import { loadConfig, secretKeys } from '@infra/core';
+import { InfraCommand, stackFlags } from '../../base/command.js';
+
+function mask(value: string | undefined): string {
+  if (!value) return '(missing)';
+  return `${'*'.repeat(8)}${value.slice(-4)}`;
+}
+
+export default class ConfigPrint extends InfraCommand {
+  static override description = 'Print the merged config (file + defaults + ${ENV} + --set), secrets masked';
+  static override enableJsonFlag = true;
+  static override flags = { ...stackFlags };
+
+  async run(): Promise<Record<string, unknown>> {
+    const { flags } = await this.parse(ConfigPrint);
+    const loaded = loadConfig({ dir: flags.dir, set: flags.set });
+    const secrets = {
+      [secretKeys.jwtSecret]: mask(loaded.secrets?.jwtSecret),
+      [secretKeys.streamKeySalt]: mask(loaded.secrets?.streamKeySalt),
+    };
+    const merged = { ...loaded.config, secrets };
+    if (!this.jsonEnabled()) this.log(`# ${loaded.file} (merged; secrets from ${loaded.secretsFile}, masked)\n${stringify(merged)}`);
+    return merged;
+  }
+}

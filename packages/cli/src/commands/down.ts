@@ -1,0 +1,15 @@
+import { InfraCommand, stackFlags } from '../base/command.js';
+import { stopStack } from '../stack/down.js';
+
+export default class Down extends InfraCommand {
+  static override description = 'Stop a stack started with `infra up --detach` (or any running `infra up` of this directory)';
+  static override enableJsonFlag = true;
+  static override flags = { ...stackFlags };
+
+  async run(): Promise<{ stopped: boolean; pid: number | null }> {
+    const { flags } = await this.parse(Down);
+    const result = await stopStack({ dir: flags.dir, set: flags.set });
+    this.log(result.pid === null ? 'not running' : `stopped (pid ${result.pid})`);
+    return result;
+  }
+}

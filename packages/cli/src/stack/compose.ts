@@ -1,0 +1,179 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import {
+  assertPortsFree, InfraError, isInfraError, parseDuration, TokenIssuer,
+  type Endpoint, type Health, type LoadedConfig, type Logger, type PortKey, type RecentLines,
+  type RunningService, type Secrets, type ServiceContext, type ServiceName,
+} from '@infra/core';
+import { startServer } from '@infra/server';
+import { startBroker } from '@infra/broker';
+import { startMedia } from '@infra/media';
+import { probeHost, probeHttpReady, probeMqtt, probeRtmp } from './probes.js';
+
+export interface StackOptions {
+  loaded: LoadedConfig & { secrets: Secrets };
+  /** narrow to these pillars (`infra up --only`) */
+  only?: ServiceName[];
+  version: string;
+  logger: Logger;
+  recent: RecentLines;
+  /** progress lines for a person watching (`starting broker…`) */
+  progress?: (line: string) => void;
+  now?: () => number;
+}
+
+export interface RunningStack {
+  services: ServiceName[];
+  endpoints: Record<string, Endpoint[]>;
+  adminToken: string;
+  adminTokenTtl: string;
+  readyMs: number;
+  health(): Promise<Record<string, Health>>;
+  close(): Promise<void>;
+}
+
+const portKeysOf: Record<ServiceName, PortKey[]> = {
+  server: ['http.port'],
+  broker: ['mqtt.port'],
+  media: ['media.rtmp.port', 'media.http.port'],
+};
+
+function portOf(config: LoadedConfig['config'], key: PortKey): number {
+  switch (key) {
+    case 'http.port': return config.http.port;
+    case 'mqtt.port': return config.mqtt.port;
+    case 'media.rtmp.port': return config.media.rtmp.port;
+    case 'media.http.port': return config.media.http.port;
+  }
+}
+
+/** The services `infra up` starts: the config's list, narrowed by --only, in start order. */
+export function enabledServices(configured: readonly ServiceName[], only?: ServiceName[]): ServiceName[] {
+  const wanted = only && only.length > 0 ? only : configured;
+  return (['server', 'broker', 'media'] as const).filter((s) => wanted.includes(s));
+}
+
+function assertWritable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new InfraError('INFRA_ERR_DATA_DIR', `data.dir ${dir} is not writable: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The composition root: starts the enabled pillars in one process, hands the gateway's HTTP server
+ * to the broker (MQTT over WebSocket), then probes each for real before it counts as ready.
+ * Either everything is up, or whatever started is closed again and the error says why.
+ */
+export async function startStack(opts: StackOptions): Promise<RunningStack> {
+  const now = opts.now ?? Date.now;
+  const t0 = now();
+  const { config, dataDir, secrets } = opts.loaded;
+  const services = enabledServices(config.services, opts.only);
+  const say = opts.progress ?? (() => undefined);
+
+  assertWritable(dataDir);
+  await assertPortsFree(config.http.host, services.flatMap((s) => portKeysOf[s].map((key) => ({ key, port: portOf(config, key) }))));
+
+  const issuer = new TokenIssuer(secrets.jwtSecret);
+  const ctx: ServiceContext = { config, secrets, logger: opts.logger, dataDir };
+  const running = new Map<ServiceName, RunningService>();
+  const healthOf = async (): Promise<Record<string, Health>> => {
+    const out: Record<string, Health> = {};
+    await Promise.all(services.map(async (s) => {
+      const svc = running.get(s);
+      out[s] = svc ? await svc.health().catch((err: Error) => ({ ok: false, detail: err.message })) : { ok: false, detail: 'starting' };
+    }));
+    return out;
+  };
+  const closeAll = async (): Promise<void> => {
+    for (const s of [...running.keys()].reverse()) {
+      await running.get(s)?.close().catch((err: Error) => opts.logger.error({ service: s, err: err.message }, 'close failed'));
+      running.delete(s);
+    }
+  };
+
+  let current: ServiceName | undefined;
+  try {
+    let httpServer: import('node:http').Server | undefined;
+    let httpBase: string | undefined;
+    for (const s of services) {
+      current = s;
+      say(`starting ${s}…`);
+      if (s === 'server') {
+        const server = await startServer(ctx, { issuer, version: opts.version, healthOf });
+        httpServer = server.httpServer;
+        httpBase = server.endpoints[0]?.url.replace(/\/api\/v1$/, '');
+        running.set(s, server);
+      } else if (s === 'broker') {
+        running.set(s, await startBroker(ctx, { issuer, ...(httpServer ? { httpServer } : {}), ...(httpBase ? { httpBaseUrl: httpBase } : {}) }));
+      } else {
+        running.set(s, await startMedia(ctx));
+      }
+      await running.get(s)?.ready;
+    }
+    current = undefined;
+
+    say('probing…');
+    const probeToken = await issuer.sign('infra-probe', 'service', 60);
+    const host = probeHost(config.http.host);
+    const endpointPort = (s: ServiceName, name: string): number => running.get(s)?.endpoints.find((e) => e.name === name)?.port ?? 0;
+    await waitReady(
+      services.map((s) => ({
+        service: s,
+        run: (timeoutMs: number) =>
+          s === 'server' ? probeHttpReady(host, endpointPort('server', 'api'), timeoutMs)
+          : s === 'broker' ? probeMqtt(host, endpointPort('broker', 'mqtt'), 'infra-probe', probeToken, timeoutMs)
+          : probeRtmp(host, endpointPort('media', 'rtmp'), timeoutMs),
+      })),
+      config.startup.timeoutMs,
+      opts.recent,
+    );
+
+    const adminTokenTtl = config.auth.devTokenTtl;
+    const adminToken = await issuer.sign('admin', 'admin', parseDuration(adminTokenTtl));
+    const endpoints: Record<string, Endpoint[]> = {};
+    for (const [s, svc] of running) endpoints[s] = svc.endpoints;
+    opts.logger.info({ services, readyMs: now() - t0 }, 'stack ready');
+    return { services, endpoints, adminToken, adminTokenTtl, readyMs: now() - t0, health: healthOf, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    if (isInfraError(err)) throw err;
+    const lines = current ? opts.recent.lines(current) : [];
+    throw new InfraError('INFRA_ERR_START_FAILED', `${current ?? 'stack'} failed to start: ${(err as Error).message}`, {
+      cause: err,
+      details: lines.map((l) => ({ message: l })),
+    });
+  }
+}
+
+interface Probe {
+  service: ServiceName;
+  run: (timeoutMs: number) => Promise<void>;
+}
+
+/** Probes with backoff, narrowing to the services still not ready; on timeout names each with its last error and recent log lines. */
+export async function waitReady(probes: Probe[], timeoutMs: number, recent: RecentLines): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const lastError = new Map<ServiceName, string>();
+  let pending = probes;
+  let delay = 20;
+  for (;;) {
+    const budget = Math.max(100, Math.min(2000, deadline - Date.now()));
+    const results = await Promise.allSettled(pending.map((p) => p.run(budget)));
+    pending = pending.filter((p, i) => {
+      const r = results[i];
+      if (r?.status === 'rejected') lastError.set(p.service, (r.reason as Error).message);
+      return r?.status === 'rejected';
+    });
+    if (pending.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new InfraError('INFRA_ERR_NOT_READY', `not ready after ${timeoutMs} ms: ${pending.map((p) => `${p.service} (${lastError.get(p.service) ?? 'no answer'})`).join('; ')}`, {
+        details: pending.flatMap((p) => recent.lines(p.service).map((l) => ({ path: p.service, message: l }))),
+      });
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 500);
+  }
+}

@@ -1,0 +1,3 @@
+export { AuthService } from './service.js';
+export { authRoutes } from './routes.js';
+export * from './schema.js';
