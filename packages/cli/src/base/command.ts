@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { isInfraError } from '@infra/core';
+import { isInfraError } from '@infra/core/errors';
 
 /** Flags every command that reads infra.yaml takes. */
 export const stackFlags = {

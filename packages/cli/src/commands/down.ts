@@ -1,5 +1,4 @@
 import { InfraCommand, stackFlags } from '../base/command.js';
-import { stopStack } from '../stack/down.js';
 
 export default class Down extends InfraCommand {
   static override description = 'Stop a stack started with `infra up --detach` (or any running `infra up` of this directory)';
@@ -8,6 +7,7 @@ export default class Down extends InfraCommand {
 
   async run(): Promise<{ stopped: boolean; pid: number | null }> {
     const { flags } = await this.parse(Down);
+    const { stopStack } = await import('../stack/down.js');
     const result = await stopStack({ dir: flags.dir, set: flags.set });
     this.log(result.pid === null ? 'not running' : `stopped (pid ${result.pid})`);
     return result;

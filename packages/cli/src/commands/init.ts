@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { createInterface } from 'node:readline/promises';
 import { InfraCommand } from '../base/command.js';
-import { listTemplates, scaffold, writeMissingSecrets, type InitResult } from '../init/scaffold.js';
+import { listTemplates } from '../init/templates.js';
+import type { InitResult } from '../init/scaffold.js';
 
 const DEFAULT_TEMPLATE = 'commerce';
 
@@ -19,6 +20,7 @@ export default class Init extends InfraCommand {
 
   async run(): Promise<InitResult | { dir: string; secretsWritten: string[] }> {
     const { args, flags } = await this.parse(Init);
+    const { scaffold, writeMissingSecrets } = await import('../init/scaffold.js');
     if (flags['secrets-only']) {
       const written = writeMissingSecrets(args.dir);
       this.log(written.length ? `wrote ${written.join(', ')} to ${args.dir}/.env` : 'every secret is already there');

@@ -1,8 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { loadConfig, serviceNames } from '@infra/core';
+import { serviceNames } from '@infra/core/lifecycle';
 import { InfraCommand, stackFlags } from '../base/command.js';
-import { showLogs } from '../stack/logs.js';
-import { logFile } from '../stack/state.js';
 
 export default class Logs extends InfraCommand {
   static override description = 'Show the stack’s logs (all services, or one)';
@@ -17,6 +15,7 @@ export default class Logs extends InfraCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Logs);
+    const [{ loadConfig }, { showLogs }, { logFile }] = await Promise.all([import('@infra/core'), import('../stack/logs.js'), import('../stack/state.js')]);
     const loaded = loadConfig({ dir: flags.dir, set: flags.set });
     const ac = new AbortController();
     process.once('SIGINT', () => ac.abort());

@@ -1,5 +1,5 @@
 import { InfraCommand, stackFlags } from '../base/command.js';
-import { stackStatus, type StackStatus } from '../stack/status.js';
+import type { StackStatus } from '../stack/status.js';
 
 export default class Status extends InfraCommand {
   static override description = 'Health of the running stack of this directory (exit 1 when it is down or unhealthy)';
@@ -8,6 +8,7 @@ export default class Status extends InfraCommand {
 
   async run(): Promise<StackStatus> {
     const { flags } = await this.parse(Status);
+    const { stackStatus } = await import('../stack/status.js');
     const status = await stackStatus({ dir: flags.dir, set: flags.set });
     const healthy = status.running && Object.values(status.services).every((s) => s.ok);
     if (!this.jsonEnabled()) {

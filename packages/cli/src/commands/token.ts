@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { loadConfig, parseDuration, TokenIssuer, type Role, roles, type Secrets } from '@infra/core';
+import { roles, type Role } from '@infra/core/roles';
 import { InfraCommand, stackFlags } from '../base/command.js';
 
 export default class Token extends InfraCommand {
@@ -14,8 +14,9 @@ export default class Token extends InfraCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Token);
+    const { loadConfig, parseDuration, TokenIssuer } = await import('@infra/core');
     const loaded = loadConfig({ dir: flags.dir, set: flags.set, requireSecrets: true });
-    const secrets = loaded.secrets as Secrets;
+    const secrets = loaded.secrets!;
     const token = await new TokenIssuer(secrets.jwtSecret).sign(flags.user, flags.role as Role, parseDuration(flags.ttl ?? loaded.config.auth.tokenTtl));
     process.stdout.write(token + '\n');
   }

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { serviceNames, InfraError, type ServiceName } from '@infra/core';
+import { InfraError } from '@infra/core/errors';
+import { serviceNames, type ServiceName } from '@infra/core/lifecycle';
 import { InfraCommand, stackFlags } from '../base/command.js';
-import { runUp } from '../stack/up.js';
 
 export default class Up extends InfraCommand {
   static override description = 'Start the stack: HTTP gateway, MQTT broker and media server, in one process';
@@ -18,6 +18,7 @@ export default class Up extends InfraCommand {
     for (const s of only ?? []) {
       if (!(serviceNames as readonly string[]).includes(s)) throw new InfraError('INFRA_ERR_VALIDATION', `--only ${s}: expected one of ${serviceNames.join(', ')}`);
     }
+    const { runUp } = await import('../stack/up.js');
     await runUp({
       dir: flags.dir,
       set: flags.set,

@@ -1,28 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { listTemplates, TEMPLATES_DIR, META_FILE } from './templates.js';
 import { ensureSecretsFile, InfraError, SECRETS_FILE, CONFIG_FILE } from '@infra/core';
 
-/** templates/ at the repository root (packages/cli/dist/init -> ../../../../templates). */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../../../templates/', import.meta.url));
-const META_FILE = 'template.json';
 const TEXT = /\.(ya?ml|md|json|txt|csv)$/;
-
-export interface TemplateInfo {
-  name: string;
-  description: string;
-}
-
-export function listTemplates(dir: string = TEMPLATES_DIR): TemplateInfo[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, CONFIG_FILE)))
-    .map((d) => {
-      const meta = join(dir, d.name, META_FILE);
-      const description = existsSync(meta) ? String((JSON.parse(readFileSync(meta, 'utf8')) as { description?: string }).description ?? '') : '';
-      return { name: d.name, description };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
 
 export interface InitResult {
   dir: string;

@@ -1,8 +1,9 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { InfraError } from '../errors.js';
 
-export const roles = ['admin', 'service', 'user', 'rider'] as const;
-export type Role = (typeof roles)[number];
+import { isRole, type Role } from './roles.js';
+
+export { roles, isRole, type Role } from './roles.js';
 
 export interface TokenClaims {
   /** user id; MQTT username must equal it */
@@ -14,10 +15,6 @@ export interface TokenClaims {
 
 const ISSUER = 'infra';
 const ALG = 'HS256';
-
-export function isRole(s: string): s is Role {
-  return (roles as readonly string[]).includes(s);
-}
 
 /** `15m`, `12h`, `30d`, `45s` to seconds. */
 export function parseDuration(s: string): number {

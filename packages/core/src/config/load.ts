@@ -111,7 +111,8 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
       const key = path.join('.') || '(root)';
       if (seen.has(key)) continue; // unions report once per branch; one line per key is enough
       seen.add(key);
-      const fromSet = set.some((s) => s.startsWith(`${key}=`));
+      // same key parsing as applySet, which trims around the key
+      const fromSet = set.some((s) => s.includes('=') && s.slice(0, s.indexOf('=')).trim() === key);
       const loc = fromSet ? undefined : pos(locateValue(doc, path));
       details.push({
         path: key,
@@ -156,13 +157,23 @@ function interpolateEnv(doc: Document, env: Record<string, string | undefined>, 
       };
       if (whole) {
         const value = lookup(whole[1] as string, whole[2]);
-        const parsed: unknown = parseYaml(value);
-        node.value = typeof parsed === 'number' || typeof parsed === 'boolean' ? parsed : value;
+        node.value = numberOrBoolean(value) ?? value;
         return;
       }
       node.value = source.replace(ENV_REF, (m, name: string | undefined, fallback: string | undefined) => (m === '$$' ? '$' : lookup(name as string, fallback)));
     },
   });
+}
+
+/** The number or boolean a variable's value spells as YAML, else undefined (values like `@x` or `[a` are plain strings, not YAML errors). */
+function numberOrBoolean(value: string): number | boolean | undefined {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(value);
+  } catch {
+    return undefined;
+  }
+  return typeof parsed === 'number' || typeof parsed === 'boolean' ? parsed : undefined;
 }
 
 interface UnknownKey {
@@ -177,7 +188,8 @@ function findUnknownKeys(value: unknown, schema: TSchema, path: string[]): Unkno
   const out: UnknownKey[] = [];
   const known = Object.keys(props);
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    const sub = props[k];
+    // own keys only: `constructor:` or `__proto__:` must not match Object.prototype
+    const sub = Object.hasOwn(props, k) ? props[k] : undefined;
     if (!sub) out.push({ path: [...path, k], suggestion: nearest(k, known) });
     else out.push(...findUnknownKeys(v, sub, [...path, k]));
   }
@@ -189,7 +201,7 @@ export function schemaAt(path: string[]): TSchema | undefined {
   let s: TSchema | undefined = ConfigSchema;
   for (const seg of path) {
     const props: Record<string, TSchema> | undefined = (s as { properties?: Record<string, TSchema> } | undefined)?.properties;
-    s = props?.[seg];
+    s = props && Object.hasOwn(props, seg) ? props[seg] : undefined;
     if (!s) return undefined;
   }
   return s;
@@ -206,8 +218,11 @@ export function applySet(target: Record<string, unknown>, assignment: string): v
     if (!schemaAt(path.slice(0, i + 1))) {
       const parent = schemaAt(path.slice(0, i)) as { properties?: Record<string, TSchema> } | undefined;
       const suggestion = nearest(path[i] as string, Object.keys(parent?.properties ?? {}));
-      throw new InfraError('INFRA_ERR_CONFIG_UNKNOWN_KEY', `--set ${key}: unknown key "${path.slice(0, i + 1).join('.')}"${suggestion ? ` — did you mean "${[...path.slice(0, i), suggestion].join('.')}"?` : ''}`, {
-        details: [{ path: key, file: '--set', message: `unknown key ${key}` }],
+      // suggest the whole corrected key (htpp.port -> http.port), keeping what follows the typo
+      const fixed = suggestion ? [...path.slice(0, i), suggestion, ...path.slice(i + 1)].join('.') : undefined;
+      const message = `unknown key "${path.slice(0, i + 1).join('.')}"${fixed ? ` — did you mean "${fixed}"?` : ''}`;
+      throw new InfraError('INFRA_ERR_CONFIG_UNKNOWN_KEY', `--set ${key}: ${message}`, {
+        details: [{ path: key, file: '--set', message }],
       });
     }
   }

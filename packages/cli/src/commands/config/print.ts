@@ -1,5 +1,3 @@
-import { stringify } from 'yaml';
-import { loadConfig, secretKeys } from '@infra/core';
 import { InfraCommand, stackFlags } from '../../base/command.js';
 
 function mask(value: string | undefined): string {
@@ -14,6 +12,7 @@ export default class ConfigPrint extends InfraCommand {
 
   async run(): Promise<Record<string, unknown>> {
     const { flags } = await this.parse(ConfigPrint);
+    const [{ stringify }, { loadConfig, secretKeys }] = await Promise.all([import('yaml'), import('@infra/core')]);
     const loaded = loadConfig({ dir: flags.dir, set: flags.set });
     const secrets = {
       [secretKeys.jwtSecret]: mask(loaded.secrets?.jwtSecret),

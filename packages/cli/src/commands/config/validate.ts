@@ -1,4 +1,3 @@
-import { loadConfig } from '@infra/core';
 import { InfraCommand, stackFlags } from '../../base/command.js';
 
 export default class ConfigValidate extends InfraCommand {
@@ -8,6 +7,7 @@ export default class ConfigValidate extends InfraCommand {
 
   async run(): Promise<{ valid: true; file: string; secrets: boolean }> {
     const { flags } = await this.parse(ConfigValidate);
+    const { loadConfig } = await import('@infra/core');
     const loaded = loadConfig({ dir: flags.dir, set: flags.set, requireSecrets: true });
     this.log(`ok: ${loaded.file} is valid`);
     return { valid: true, file: loaded.file, secrets: true };

@@ -1,0 +1,173 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { sql, type Kysely, type Migration } from 'kysely';
+import { migrateModules, openSqlite, type ModuleMigrations, type OpenedDatabase } from './sqlite.js';
+
+const dirs: string[] = [];
+const opened: OpenedDatabase<unknown>[] = [];
+
+function tempDb(name = 'test.db'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'infra-core-sqlite-'));
+  dirs.push(dir);
+  return join(dir, name);
+}
+
+function open(file: string): OpenedDatabase<unknown> {
+  const o = openSqlite<unknown>(file);
+  opened.push(o);
+  return o;
+}
+
+afterEach(async () => {
+  for (const o of opened.splice(0)) await o.close().catch(() => undefined);
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function pragma(db: Kysely<unknown>, name: string): Promise<unknown> {
+  const { rows } = await sql<Record<string, unknown>>`${sql.raw(`PRAGMA ${name}`)}`.execute(db);
+  return Object.values(rows[0] ?? {})[0];
+}
+
+describe('openSqlite', () => {
+  it('creates the file and its missing parent directories', async () => {
+    const file = join(tempDb(), '..', 'nested', 'deeper', 'x.db');
+    const { db } = open(file);
+    await sql`CREATE TABLE t (id INTEGER PRIMARY KEY)`.execute(db);
+    expect(existsSync(file)).toBe(true);
+  });
+
+  it('sets WAL, synchronous=NORMAL, busy_timeout and foreign keys on the connection', async () => {
+    const { db } = open(tempDb());
+    expect(await pragma(db, 'journal_mode')).toBe('wal');
+    expect(await pragma(db, 'foreign_keys')).toBe(1);
+    expect(await pragma(db, 'synchronous')).toBe(1); // NORMAL
+    expect(await pragma(db, 'busy_timeout')).toBe(5000);
+  });
+
+  it('enforces foreign keys', async () => {
+    const { db } = open(tempDb());
+    await sql`CREATE TABLE parent (id INTEGER PRIMARY KEY)`.execute(db);
+    await sql`CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id))`.execute(db);
+    await expect(sql`INSERT INTO child (id, parent_id) VALUES (1, 42)`.execute(db)).rejects.toThrow(/FOREIGN KEY/);
+  });
+
+  it('leaves the file in WAL mode for the next opener, and close() releases it', async () => {
+    const file = tempDb();
+    const o = openSqlite<unknown>(file);
+    await sql`CREATE TABLE t (v TEXT)`.execute(o.db);
+    await sql`INSERT INTO t (v) VALUES ('kept')`.execute(o.db);
+    await o.close();
+    const raw = new Database(file);
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(raw.prepare('SELECT v FROM t').pluck().all()).toEqual(['kept']);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('a reader sees committed rows while another connection holds a write transaction (WAL)', async () => {
+    const file = tempDb();
+    const { db } = open(file);
+    await sql`CREATE TABLE t (v INTEGER)`.execute(db);
+    await sql`INSERT INTO t (v) VALUES (1)`.execute(db);
+    const writer = new Database(file);
+    try {
+      writer.exec('BEGIN IMMEDIATE; INSERT INTO t (v) VALUES (2);');
+      const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM t`.execute(db);
+      expect(rows[0]?.n).toBe(1);
+      writer.exec('COMMIT');
+    } finally {
+      writer.close();
+    }
+  });
+});
+
+const createTable = (table: string, extra = ''): Migration => ({
+  up: async (db: Kysely<any>) => {
+    await sql`${sql.raw(`CREATE TABLE ${table} (id INTEGER PRIMARY KEY${extra})`)}`.execute(db);
+  },
+});
+
+function tablesOf(file: string): string[] {
+  const raw = new Database(file, { readonly: true });
+  try {
+    return raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'kysely_%' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all() as string[];
+  } finally {
+    raw.close();
+  }
+}
+
+describe('migrateModules', () => {
+  const modules: ModuleMigrations[] = [
+    { module: 'orders', migrations: { '0001_init': createTable('orders'), '0002_lines': createTable('order_lines', ', order_id INTEGER REFERENCES orders(id)') } },
+    { module: 'wms', migrations: { '0001_init': createTable('stock') } },
+  ];
+
+  it('applies every module’s migrations once, named by module', async () => {
+    const file = tempDb();
+    const { db } = open(file);
+    const applied = await migrateModules(db, modules);
+    expect(applied.sort()).toEqual(['orders/0001_init', 'orders/0002_lines', 'wms/0001_init']);
+    expect(tablesOf(file)).toEqual(['order_lines', 'orders', 'stock']);
+    const { rows } = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db);
+    expect(rows.map((r) => r.name)).toEqual(['orders/0001_init', 'orders/0002_lines', 'wms/0001_init']);
+  });
+
+  it('a second run applies nothing, also after reopening the file', async () => {
+    const file = tempDb();
+    const first = open(file);
+    await migrateModules(first.db, modules);
+    expect(await migrateModules(first.db, modules)).toEqual([]);
+    await first.close();
+    const second = open(file);
+    expect(await migrateModules(second.db, modules)).toEqual([]);
+  });
+
+  it('a migration added later (even one sorting earlier) is applied on the next run', async () => {
+    const file = tempDb();
+    const { db } = open(file);
+    await migrateModules(db, [{ module: 'wms', migrations: { '0001_init': createTable('stock') } }]);
+    const applied = await migrateModules(db, [...modules, { module: 'aftersales', migrations: { '0001_init': createTable('returns') } }]);
+    expect(applied.sort()).toEqual(['aftersales/0001_init', 'orders/0001_init', 'orders/0002_lines']);
+    expect(tablesOf(file)).toEqual(['order_lines', 'orders', 'returns', 'stock']);
+  });
+
+  it('no modules is a no-op', async () => {
+    const { db } = open(tempDb());
+    expect(await migrateModules(db, [])).toEqual([]);
+  });
+
+  it('a failing migration rejects with its error and is not recorded', async () => {
+    const file = tempDb();
+    const { db } = open(file);
+    const failing: ModuleMigrations = {
+      module: 'orders',
+      migrations: {
+        '0001_init': createTable('orders'),
+        '0002_broken': {
+          up: async (d: Kysely<any>) => {
+            await sql`CREATE TABLE broken (`.execute(d);
+          },
+        },
+      },
+    };
+    await expect(migrateModules(db, [failing])).rejects.toThrow(/syntax error|incomplete input/);
+    const { rows } = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db);
+    expect(rows.map((r) => r.name)).not.toContain('orders/0002_broken');
+    // a fixed migration goes through on the next run
+    const fixed: ModuleMigrations = { module: 'orders', migrations: { '0001_init': createTable('orders'), '0002_broken': createTable('broken') } };
+    const applied = await migrateModules(db, [fixed]);
+    expect(applied).toContain('orders/0002_broken');
+  });
+
+  it('an error thrown by a migration function rejects with that error', async () => {
+    const { db } = open(tempDb());
+    const boom = new Error('boom');
+    const failing: ModuleMigrations = { module: 'im', migrations: { '0001_init': { up: () => Promise.reject(boom) } } };
+    await expect(migrateModules(db, [failing])).rejects.toBe(boom);
+  });
+});
