@@ -1,9 +1,7 @@
 import { createServer, type Server as NetServer } from 'node:net';
-import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { listenOn, type Endpoint, type Health, type RunningService, type ServiceContext, type TokenIssuer } from '@infra/core';
+import { listenOn, type Endpoint, type Health, type RunningService, type ServiceContext, type TokenIssuer, type UpgradeRouter } from '@infra/core';
 import { makeAuthenticate, claimsOf } from './auth/authenticate.js';
 import { mayPublish, maySubscribe } from './auth/acl.js';
 
@@ -11,10 +9,8 @@ export const MQTT_WS_PATH = '/mqtt';
 
 export interface BrokerOptions {
   issuer: TokenIssuer;
-  /** the gateway's HTTP server; when given (and mqtt.websocket is on) MQTT over WebSocket is served at /mqtt */
-  httpServer?: HttpServer;
-  /** base ws:// URL of the gateway, for the endpoint list */
-  httpBaseUrl?: string;
+  /** the gateway's WebSocket mount points; when given (and mqtt.websocket is on) MQTT over WebSocket is served at /mqtt */
+  upgrades?: UpgradeRouter;
 }
 
 export interface RunningBroker extends RunningService {
@@ -53,24 +49,24 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
   }
 
   let wss: WebSocketServer | undefined;
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== MQTT_WS_PATH || !wss) return; // another upgrade handler may own it
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const stream = createWebSocketStream(ws);
-      stream.on('error', () => stream.destroy());
-      aedes.handle(stream, req);
+  let unmount = (): void => undefined;
+  if (opts.upgrades && ctx.config.mqtt.websocket) {
+    const server = new WebSocketServer({ noServer: true, maxPayload: ctx.config.mqtt.maxPacketBytes });
+    wss = server;
+    const remove = opts.upgrades.mount(MQTT_WS_PATH, (req, socket, head) => {
+      server.handleUpgrade(req, socket, head, (ws) => {
+        const stream = createWebSocketStream(ws);
+        stream.on('error', () => stream.destroy());
+        aedes.handle(stream, req);
+      });
     });
-  };
-  if (opts.httpServer && ctx.config.mqtt.websocket) {
-    wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.mqtt.maxPacketBytes });
-    opts.httpServer.on('upgrade', onUpgrade);
+    unmount = () => void remove();
   }
 
   const host = ctx.config.http.host.includes(':') ? `[${ctx.config.http.host}]` : ctx.config.http.host;
   const endpoints: Endpoint[] = [{ name: 'mqtt', url: `mqtt://${host}:${port}`, port, configKey: 'mqtt.port' }];
-  if (wss && opts.httpBaseUrl) {
-    const wsUrl = `${opts.httpBaseUrl.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
+  if (wss && opts.upgrades) {
+    const wsUrl = `${opts.upgrades.baseUrl.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     endpoints.push({ name: 'mqtt-ws', url: wsUrl, port: Number(new URL(wsUrl).port), configKey: 'http.port' });
   }
   log.info({ port, websocket: Boolean(wss) }, 'broker listening');
@@ -84,7 +80,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       return aedes.closed ? { ok: false, detail: 'broker closed' } : { ok: true, clients: aedes.connectedClients };
     },
     async close() {
-      opts.httpServer?.off('upgrade', onUpgrade);
+      unmount();
       const tcpClosed = new Promise<void>((r) => tcp.close(() => r()));
       for (const ws of wss?.clients ?? []) ws.terminate();
       wss?.close();

@@ -38,3 +38,14 @@ export interface ServiceContext {
   /** absolute data directory (config.data.dir resolved against the stack dir) */
   dataDir: string;
 }
+
+/** Handles an HTTP upgrade (WebSocket) request for one path on the gateway's port. */
+export type UpgradeHandler = (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void;
+
+/** The gateway's WebSocket mount points: other pillars serve on its port (MQTT at /mqtt) without touching its server. */
+export interface UpgradeRouter {
+  /** the gateway's base URL (http://host:port) */
+  readonly baseUrl: string;
+  /** route upgrades for `path` to `handler`; returns the unmount function */
+  mount(path: string, handler: UpgradeHandler): () => void;
+}

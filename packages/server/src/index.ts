@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import { sql } from 'kysely';
-import { listenOn, migrateModules, openSqlite, type Health, type ModuleMigrations, type RunningService, type ServiceContext, type TokenIssuer, type Endpoint } from '@infra/core';
+import { listenOn, migrateModules, openSqlite, type Health, type ModuleMigrations, type RunningService, type ServiceContext, type TokenIssuer, type Endpoint, type UpgradeHandler, type UpgradeRouter } from '@infra/core';
 import { buildGateway, type RoutePlugin } from './gateway/app.js';
 import { AuthService, authRoutes } from './auth/index.js';
 
@@ -21,8 +20,8 @@ export interface ServerOptions {
 }
 
 export interface RunningServer extends RunningService {
-  /** the gateway's HTTP server, for the broker's /mqtt WebSocket upgrade */
-  readonly httpServer: Server;
+  /** WebSocket mount points on the gateway's port (the broker mounts /mqtt) */
+  readonly upgrades: UpgradeRouter;
 }
 
 /** Starts the HTTP gateway and the fulfillment database. Resolves once it listens. */
@@ -53,11 +52,26 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
       { name: 'docs', url: `${base}/docs`, port, configKey: 'http.port' },
     ];
     log.info({ port }, 'gateway listening');
+
+    // One 'upgrade' listener for the port: a mounted path gets the socket, any other path a 404.
+    const mounts = new Map<string, UpgradeHandler>();
+    app.server.on('upgrade', (req, socket, head) => {
+      const handler = mounts.get((req.url ?? '').split('?')[0] ?? '');
+      if (handler) return handler(req, socket, head);
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    const upgrades: UpgradeRouter = {
+      baseUrl: base,
+      mount(path, handler) {
+        mounts.set(path, handler);
+        return () => mounts.delete(path);
+      },
+    };
     return {
       name: 'server',
       ready: Promise.resolve(),
       endpoints,
-      httpServer: app.server,
+      upgrades,
       async health(): Promise<Health> {
         try {
           await sql`select 1`.execute(database.db);

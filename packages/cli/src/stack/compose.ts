@@ -2,7 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import {
   assertPortsFree, InfraError, isInfraError, parseDuration, TokenIssuer,
   type Endpoint, type Health, type LoadedConfig, type Logger, type PortKey, type RecentLines,
-  type RunningService, type Secrets, type ServiceContext, type ServiceName,
+  type RunningService, type Secrets, type ServiceContext, type ServiceName, type UpgradeRouter,
 } from '@infra/core';
 import { startServer } from '@infra/server';
 import { startBroker } from '@infra/broker';
@@ -96,18 +96,16 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
 
   let current: ServiceName | undefined;
   try {
-    let httpServer: import('node:http').Server | undefined;
-    let httpBase: string | undefined;
+    let upgrades: UpgradeRouter | undefined;
     for (const s of services) {
       current = s;
       say(`starting ${s}…`);
       if (s === 'server') {
         const server = await startServer(ctx, { issuer, version: opts.version, healthOf });
-        httpServer = server.httpServer;
-        httpBase = server.endpoints[0]?.url.replace(/\/api\/v1$/, '');
+        upgrades = server.upgrades;
         running.set(s, server);
       } else if (s === 'broker') {
-        running.set(s, await startBroker(ctx, { issuer, ...(httpServer ? { httpServer } : {}), ...(httpBase ? { httpBaseUrl: httpBase } : {}) }));
+        running.set(s, await startBroker(ctx, { issuer, ...(upgrades ? { upgrades } : {}) }));
       } else {
         running.set(s, await startMedia(ctx));
       }

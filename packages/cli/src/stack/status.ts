@@ -27,7 +27,7 @@ export async function stackStatus(opts: { dir: string; set: string[] }): Promise
   if (!state) return { name: loaded.config.name, dir: loaded.dir, running: false, services: {} };
   const host = probeHost(state.host);
   const port = (s: ServiceName, name: string): number => state.endpoints[s]?.find((e) => e.name === name)?.port ?? 0;
-  const services: Partial<Record<ServiceName, ServiceStatus>> = {};
+  const probed = new Map<ServiceName, ServiceStatus>();
   await Promise.all(state.services.map(async (s) => {
     const endpoints = state.endpoints[s] ?? [];
     try {
@@ -38,11 +38,13 @@ export async function stackStatus(opts: { dir: string; set: string[] }): Promise
         const token = await new TokenIssuer(loaded.secrets.jwtSecret).sign('infra-status', 'service', 60);
         await probeMqtt(host, port(s, 'mqtt'), 'infra-status', token, PROBE_TIMEOUT_MS);
       }
-      services[s] = { ok: true, endpoints };
+      probed.set(s, { ok: true, endpoints });
     } catch (err) {
-      services[s] = { ok: false, detail: (err as Error).message, endpoints };
+      probed.set(s, { ok: false, detail: (err as Error).message, endpoints });
     }
   }));
+  const services: Partial<Record<ServiceName, ServiceStatus>> = {};
+  for (const s of state.services) services[s] = probed.get(s); // start order, not probe-finish order
   return {
     name: state.name,
     dir: state.dir,
