@@ -1,7 +1,7 @@
 import { createServer, type Server as NetServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { listenOn, type Endpoint, type Health, type RunningService, type ServiceContext, type TokenIssuer, type UpgradeRouter } from '@infra/core';
+import { listenOn, type Endpoint, type Health, type RunningService, type ServiceContext, type TokenIssuer, type UpgradeRouter, type EventBus } from '@infra/core';
 import { makeAuthenticate, claimsOf } from './auth/authenticate.js';
 import { mayPublish, maySubscribe } from './auth/acl.js';
 
@@ -9,12 +9,12 @@ export const MQTT_WS_PATH = '/mqtt';
 
 export interface BrokerOptions {
   issuer: TokenIssuer;
-  /** the gateway's WebSocket mount points; when given (and mqtt.websocket is on) MQTT over WebSocket is served at /mqtt */
-  upgrades?: UpgradeRouter;
 }
 
 export interface RunningBroker extends RunningService {
   readonly aedes: Aedes;
+  /** the in-process MQTT bus other pillars publish their events through */
+  readonly bus: EventBus;
 }
 
 /** Starts aedes on mqtt.port (TCP) and, when a gateway is present, on ws://…/mqtt. Every connection is authenticated and every topic authorised. */
@@ -50,10 +50,15 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
 
   let wss: WebSocketServer | undefined;
   let unmount = (): void => undefined;
-  if (opts.upgrades && ctx.config.mqtt.websocket) {
+  const host = ctx.config.http.host.includes(':') ? `[${ctx.config.http.host}]` : ctx.config.http.host;
+  const endpoints: Endpoint[] = [{ name: 'mqtt', url: `mqtt://${host}:${port}`, port, configKey: 'mqtt.port' }];
+  log.info({ port }, 'broker listening');
+
+  const mountWebSocket = (router: UpgradeRouter): void => {
+    if (!ctx.config.mqtt.websocket || wss) return;
     const server = new WebSocketServer({ noServer: true, maxPayload: ctx.config.mqtt.maxPacketBytes });
     wss = server;
-    const remove = opts.upgrades.mount(MQTT_WS_PATH, (req, socket, head) => {
+    const remove = router.mount(MQTT_WS_PATH, (req, socket, head) => {
       server.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => stream.destroy());
@@ -61,21 +66,35 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       });
     });
     unmount = () => void remove();
-  }
-
-  const host = ctx.config.http.host.includes(':') ? `[${ctx.config.http.host}]` : ctx.config.http.host;
-  const endpoints: Endpoint[] = [{ name: 'mqtt', url: `mqtt://${host}:${port}`, port, configKey: 'mqtt.port' }];
-  if (wss && opts.upgrades) {
-    const wsUrl = `${opts.upgrades.baseUrl.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
+    const wsUrl = `${router.baseUrl.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
     endpoints.push({ name: 'mqtt-ws', url: wsUrl, port: Number(new URL(wsUrl).port), configKey: 'http.port' });
-  }
-  log.info({ port, websocket: Boolean(wss) }, 'broker listening');
+    log.info({ url: wsUrl }, 'mqtt over websocket mounted');
+  };
+
+  const bus: EventBus = {
+    publish: (topic, payload, o = {}) =>
+      new Promise((resolve, reject) => {
+        aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: o.qos ?? 0, retain: o.retain ?? false, dup: false }, (err) => (err ? reject(err) : resolve()));
+      }),
+    subscribe: (filter, handler) =>
+      new Promise((resolve) => {
+        const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void): void => {
+          handler({ topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload) });
+          cb();
+        };
+        aedes.subscribe(filter, deliver, () =>
+          resolve(() => new Promise<void>((r) => aedes.unsubscribe(filter, deliver, () => r()))),
+        );
+      }),
+  };
 
   return {
     name: 'broker',
     aedes,
+    bus,
     ready: Promise.resolve(),
     endpoints,
+    mountWebSocket,
     async health(): Promise<Health> {
       return aedes.closed ? { ok: false, detail: 'broker closed' } : { ok: true, clients: aedes.connectedClients };
     },

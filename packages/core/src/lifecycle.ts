@@ -21,14 +21,44 @@ export interface Endpoint {
   configKey: string;
 }
 
+/**
+ * A pillar's HTTP surface: a fastify plugin (`FastifyPluginAsync`) the composition root registers on
+ * the gateway under `prefix` (default /api/v1). Typed loosely here so core does not depend on fastify.
+ */
+export interface HttpRoutes {
+  name: string;
+  prefix?: string;
+  plugin: unknown;
+}
+
 /** What every service returns from `start`. */
 export interface RunningService {
   readonly name: ServiceName;
   /** resolves once the service accepts traffic */
   readonly ready: Promise<void>;
   readonly endpoints: Endpoint[];
+  /** HTTP routes this pillar serves through the gateway (registered before the gateway listens) */
+  readonly routes?: HttpRoutes[];
+  /** called once the gateway listens, for pillars that serve WebSocket paths on its port */
+  mountWebSocket?(router: UpgradeRouter): void;
   close(): Promise<void>;
   health(): Promise<Health>;
+}
+
+/** A message on the MQTT bus, as pillars exchange events (never hand-written topics: use `topics`). */
+export interface BusMessage {
+  topic: string;
+  payload: Buffer;
+}
+
+/**
+ * The MQTT bus between pillars. In one process it is the embedded broker itself; the gateway and
+ * media publish their events through it. Undefined when the broker runs elsewhere (`--only`).
+ */
+export interface EventBus {
+  publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
+  /** returns the unsubscribe function */
+  subscribe(filter: string, handler: (message: BusMessage) => void): Promise<() => Promise<void>>;
 }
 
 export interface ServiceContext {
@@ -37,6 +67,8 @@ export interface ServiceContext {
   logger: Logger;
   /** absolute data directory (config.data.dir resolved against the stack dir) */
   dataDir: string;
+  /** the in-process MQTT bus, when the broker runs in this process */
+  bus?: EventBus;
 }
 
 /** Handles an HTTP upgrade (WebSocket) request for one path on the gateway's port. */

@@ -2,9 +2,9 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import {
   assertPortsFree, InfraError, isInfraError, parseDuration, TokenIssuer,
   type Endpoint, type Health, type LoadedConfig, type Logger, type PortKey, type RecentLines,
-  type RunningService, type Secrets, type ServiceContext, type ServiceName, type UpgradeRouter,
+  type RunningService, type Secrets, type ServiceContext, type ServiceName,
 } from '@infra/core';
-import { startServer } from '@infra/server';
+import { startServer, type RoutePlugin } from '@infra/server';
 import { startBroker } from '@infra/broker';
 import { startMedia } from '@infra/media';
 import { probeHost, probeHttpReady, probeMqtt, probeRtmp } from './probes.js';
@@ -61,10 +61,14 @@ function assertWritable(dir: string): void {
   }
 }
 
+/** Start order: the broker first (its bus carries the others' events), the gateway last (it registers the others' routes). */
+const START_ORDER: readonly ServiceName[] = ['broker', 'media', 'server'];
+
 /**
- * The composition root: starts the enabled pillars in one process, hands the gateway's HTTP server
- * to the broker (MQTT over WebSocket), then probes each for real before it counts as ready.
- * Either everything is up, or whatever started is closed again and the error says why.
+ * The composition root: starts the enabled pillars in one process, hands every pillar the broker's
+ * in-process bus and the gateway the other pillars' routes and WebSocket paths, then probes each
+ * for real before it counts as ready. Either everything is up, or whatever started is closed again
+ * and the error says why.
  */
 export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const now = opts.now ?? Date.now;
@@ -96,18 +100,20 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
 
   let current: ServiceName | undefined;
   try {
-    let upgrades: UpgradeRouter | undefined;
-    for (const s of services) {
+    for (const s of START_ORDER.filter((x) => services.includes(x))) {
       current = s;
       say(`starting ${s}…`);
-      if (s === 'server') {
-        const server = await startServer(ctx, { issuer, version: opts.version, healthOf });
-        upgrades = server.upgrades;
-        running.set(s, server);
-      } else if (s === 'broker') {
-        running.set(s, await startBroker(ctx, { issuer, ...(upgrades ? { upgrades } : {}) }));
-      } else {
+      if (s === 'broker') {
+        const broker = await startBroker(ctx, { issuer });
+        ctx.bus = broker.bus;
+        running.set(s, broker);
+      } else if (s === 'media') {
         running.set(s, await startMedia(ctx));
+      } else {
+        const routes = [...running.values()].flatMap((r) => r.routes ?? []);
+        const server = await startServer(ctx, { issuer, version: opts.version, healthOf, plugins: routes as RoutePlugin[] });
+        running.set(s, server);
+        for (const r of running.values()) r.mountWebSocket?.(server.upgrades);
       }
       await running.get(s)?.ready;
     }

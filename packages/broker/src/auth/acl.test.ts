@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import type { TokenClaims } from '@infra/core';
+import { mayPublish, maySubscribe } from './acl.js';
+
+const as = (sub: string, role: TokenClaims['role']): TokenClaims => ({ sub, role, exp: 0 });
+
+describe('topic ACL', () => {
+  it('lets services and admins use any topic but never publish under $SYS', () => {
+    for (const role of ['service', 'admin'] as const) {
+      expect(mayPublish(as('s', role), 'orders/o1')).toBe(true);
+      expect(mayPublish(as('s', role), '$SYS/broker/x')).toBe(false);
+      expect(maySubscribe(as('s', role), '#')).toBe(true);
+      expect(maySubscribe(as('s', role), 'fleet/+/loc')).toBe(true);
+    }
+  });
+
+  it('gives a user its inbox, its presence and im/send only', () => {
+    const u = as('u1', 'user');
+    expect(maySubscribe(u, 'im/u/u1')).toBe(true);
+    expect(maySubscribe(u, 'im/u/u2')).toBe(false);
+    expect(maySubscribe(u, 'im/u/+')).toBe(false);
+    expect(maySubscribe(u, '#')).toBe(false);
+    expect(mayPublish(u, 'im/send')).toBe(true);
+    expect(mayPublish(u, 'presence/u1')).toBe(true);
+    expect(mayPublish(u, 'presence/u2')).toBe(false);
+    expect(mayPublish(u, 'fleet/u1/loc')).toBe(false);
+    expect(mayPublish(u, 'orders/o1')).toBe(false);
+  });
+
+  it('lets a rider publish its own GPS topic only', () => {
+    const r = as('r1', 'rider');
+    expect(mayPublish(r, 'fleet/r1/loc')).toBe(true);
+    expect(mayPublish(r, 'fleet/r2/loc')).toBe(false);
+    expect(mayPublish(r, 'fleet/r1/loc/extra')).toBe(false);
+  });
+});

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { createLogger, parseConfigText, TokenIssuer, type BusMessage } from '@infra/core';
+import { startBroker, type RunningBroker } from './broker.js';
+
+const secret = 'b'.repeat(43);
+const issuer = new TokenIssuer(secret);
+const dataDir = mkdtempSync(join(tmpdir(), 'infra-broker-'));
+let broker: RunningBroker;
+let url: string;
+
+beforeAll(async () => {
+  const config = parseConfigText('version: 1\nmqtt:\n  port: 0\n', 'infra.yaml', {}, []);
+  broker = await startBroker({ config, secrets: { jwtSecret: secret, streamKeySalt: 's'.repeat(43) }, logger: createLogger(), dataDir }, { issuer });
+  url = broker.endpoints[0]?.url as string;
+});
+
+afterAll(async () => {
+  await broker.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function client(user: string, role: 'user' | 'rider' | 'service'): Promise<mqtt.MqttClient> {
+  return mqtt.connectAsync(url, { protocolVersion: 4, username: user, password: await issuer.sign(user, role, 600), reconnectPeriod: 0 }, false);
+}
+
+describe('broker bus', () => {
+  it('delivers a bus publish to an authorised subscriber', async () => {
+    const u = await client('u1', 'user');
+    try {
+      await u.subscribeAsync('im/u/u1', { qos: 1 });
+      const got = new Promise<string>((r) => u.once('message', (_t, p) => r(p.toString())));
+      await broker.bus.publish('im/u/u1', JSON.stringify({ hello: 1 }), { qos: 1 });
+      expect(JSON.parse(await got)).toEqual({ hello: 1 });
+    } finally {
+      await u.endAsync(true);
+    }
+  });
+
+  it('hands a device publish to a bus subscriber, and unsubscribing stops it', async () => {
+    const seen: BusMessage[] = [];
+    const off = await broker.bus.subscribe('fleet/+/loc', (m) => seen.push(m));
+    const rider = await client('r1', 'rider');
+    try {
+      await rider.publishAsync('fleet/r1/loc', '{"lat":1,"lng":2}', { qos: 1 });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seen.map((m) => [m.topic, m.payload.toString()])).toEqual([['fleet/r1/loc', '{"lat":1,"lng":2}']]);
+      await off();
+      await rider.publishAsync('fleet/r1/loc', '{"lat":3,"lng":4}', { qos: 1 });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seen).toHaveLength(1);
+    } finally {
+      await rider.endAsync(true);
+    }
+  });
+
+  it('refuses a rider publishing another rider’s location (disconnects it)', async () => {
+    const seen: BusMessage[] = [];
+    const off = await broker.bus.subscribe('fleet/#', (m) => seen.push(m));
+    const rider = await client('r2', 'rider');
+    const closed = new Promise<void>((r) => rider.once('close', () => r()));
+    rider.publish('fleet/r1/loc', 'spoof', { qos: 1 });
+    await closed;
+    expect(seen).toEqual([]);
+    await off();
+    rider.end(true);
+  });
+});
