@@ -56,6 +56,14 @@ describe('a broken infra.yaml', () => {
     expect(infra(['config', 'validate', '--dir', dir]).code).toBe(0);
   });
 
+  it('`infra up` refuses a storage.url it cannot use yet instead of silently using SQLite', () => {
+    writeFileSync(join(dir, 'infra.yaml'), good);
+    const r = infra(['up', '--dir', dir, '--set', 'http.port=0', '--set', 'storage.url=postgres://app:pw@db/shop']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error INFRA_ERR_UNSUPPORTED: storage.url postgres:\/\/\*\*\*@db\/shop/);
+    expect(r.stderr).not.toContain('pw');
+  });
+
   it('${ENV} values are interpolated and `config print` masks secrets', () => {
     writeFileSync(join(dir, 'infra.yaml'), good.replace('port: 8080', 'port: ${SHOP_PORT:-9090}'));
     const r = infra(['config', 'print', '--json', '--dir', dir], { env: { SHOP_PORT: '18081' } });

@@ -29,6 +29,8 @@ export const errorCatalogue = {
   INFRA_ERR_FORBIDDEN: { status: 403, hint: 'this token’s role may not do this' },
   INFRA_ERR_NOT_FOUND: { status: 404, hint: 'check the URL; /docs lists every route' },
   INFRA_ERR_VALIDATION: { status: 400, hint: 'fix the fields listed in `errors`' },
+  INFRA_ERR_BAD_ARGUMENT: { status: 400, hint: 'run the command with --help for the accepted values' },
+  INFRA_ERR_UNSUPPORTED: { status: 500, hint: 'leave the key at its default; docs/config.md marks what is not in effect yet' },
   INFRA_ERR_MALFORMED_JSON: { status: 400, hint: 'send a valid JSON body' },
   INFRA_ERR_BODY_TOO_LARGE: { status: 413, hint: 'send a smaller body (limit: http.bodyLimit)' },
   INFRA_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, hint: 'send Content-Type: application/json' },
@@ -37,7 +39,7 @@ export const errorCatalogue = {
   INFRA_ERR_TOKEN_INVALID: { status: 401, hint: 'mint a fresh token with `infra token`' },
   INFRA_ERR_BAD_ROLE: { status: 400, hint: 'roles are admin, service, user and rider' },
   // media
-  INFRA_ERR_STREAM_KEY: { status: 403, hint: 'use the stream key printed by `infra stream-key`' },
+  INFRA_ERR_STREAM_KEY: { status: 403, hint: 'use the stream key printed by `infra stream key`' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

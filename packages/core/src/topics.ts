@@ -15,7 +15,7 @@ export const topics = {
   liveState: (streamId: string) => `live/${streamId}/state`,
 } as const;
 
-/** A segment that is safe inside a topic: no wildcards, separators or control characters. */
+/** A segment that is safe inside a topic: no wildcards, separators or control characters (the same alphabet as user ids). */
 export function isSafeTopicSegment(s: string): boolean {
-  return s.length > 0 && s.length <= 128 && /^[A-Za-z0-9_.:-]+$/.test(s);
+  return s.length > 0 && s.length <= 128 && /^[A-Za-z0-9_.:@-]+$/.test(s);
 }

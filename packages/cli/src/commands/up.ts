@@ -16,7 +16,7 @@ export default class Up extends InfraCommand {
     const { flags } = await this.parse(Up);
     const only = flags.only?.split(',').map((s) => s.trim()).filter(Boolean);
     for (const s of only ?? []) {
-      if (!(serviceNames as readonly string[]).includes(s)) throw new InfraError('INFRA_ERR_VALIDATION', `--only ${s}: expected one of ${serviceNames.join(', ')}`);
+      if (!(serviceNames as readonly string[]).includes(s)) throw new InfraError('INFRA_ERR_BAD_ARGUMENT', `--only ${s}: expected one of ${serviceNames.join(', ')}`);
     }
     const { runUp } = await import('../stack/up.js');
     await runUp({

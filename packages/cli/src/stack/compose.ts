@@ -46,7 +46,7 @@ function portOf(config: LoadedConfig['config'], key: PortKey): number {
   }
 }
 
-/** The services `infra up` starts: the config's list, narrowed by --only, in start order. */
+/** The services `infra up` starts: the config's list, or the --only list instead, in the config's canonical order. */
 export function enabledServices(configured: readonly ServiceName[], only?: ServiceName[]): ServiceName[] {
   const wanted = only && only.length > 0 ? only : configured;
   return (['server', 'broker', 'media'] as const).filter((s) => wanted.includes(s));
@@ -77,6 +77,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const services = enabledServices(config.services, opts.only);
   const say = opts.progress ?? (() => undefined);
 
+  if (config.storage.url !== '') {
+    throw new InfraError('INFRA_ERR_UNSUPPORTED', `storage.url ${config.storage.url.replace(/\/\/[^@/]*@/, '//***@')} is not supported yet: only the embedded SQLite storage (storage.url: "") runs today`);
+  }
   assertWritable(dataDir);
   await assertPortsFree(config.http.host, services.flatMap((s) => portKeysOf[s].map((key) => ({ key, port: portOf(config, key) }))));
 

@@ -44,7 +44,7 @@ export async function stackStatus(opts: { dir: string; set: string[] }): Promise
     }
   }));
   const services: Partial<Record<ServiceName, ServiceStatus>> = {};
-  for (const s of state.services) services[s] = probed.get(s); // start order, not probe-finish order
+  for (const s of state.services) services[s] = probed.get(s); // canonical order, not probe-finish order
   return {
     name: state.name,
     dir: state.dir,

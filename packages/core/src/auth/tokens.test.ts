@@ -112,8 +112,8 @@ describe('TokenIssuer', () => {
     await expectRejects(issuer.sign('u1', '' as Role, 60), 'INFRA_ERR_BAD_ROLE');
   });
 
-  it.each(['', 'has space', 'a/b', 'x'.repeat(129)])('signing a bad user id %j is INFRA_ERR_VALIDATION', async (sub) => {
-    await expectRejects(issuer.sign(sub, 'user', 60), 'INFRA_ERR_VALIDATION');
+  it.each(['', 'has space', 'a/b', 'x'.repeat(129)])('signing a bad user id %j is INFRA_ERR_BAD_ARGUMENT', async (sub) => {
+    await expectRejects(issuer.sign(sub, 'user', 60), 'INFRA_ERR_BAD_ARGUMENT');
   });
 });
 
@@ -128,7 +128,6 @@ describe('isRole', () => {
 describe('parseDuration', () => {
   it.each([
     ['45s', 45],
-    ['0s', 0],
     ['15m', 900],
     ['1h', 3600],
     ['12h', 43200],
@@ -138,7 +137,8 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBe(seconds);
   });
 
-  it.each(['', '15', 'm', '1.5h', '-1h', '1w', '1H', '1 h', '1h30m', 'abc'])('%j is INFRA_ERR_VALIDATION', (text) => {
-    expectThrows(() => parseDuration(text), 'INFRA_ERR_VALIDATION');
+  // 0s would mint a token that is already expired
+  it.each(['', '15', 'm', '1.5h', '-1h', '1w', '1H', '1 h', '1h30m', 'abc', '0s', '0d'])('%j is INFRA_ERR_BAD_ARGUMENT', (text) => {
+    expectThrows(() => parseDuration(text), 'INFRA_ERR_BAD_ARGUMENT');
   });
 });

@@ -19,7 +19,7 @@ const ALG = 'HS256';
 /** `15m`, `12h`, `30d`, `45s` to seconds. */
 export function parseDuration(s: string): number {
   const m = /^([0-9]+)([smhd])$/.exec(s.trim());
-  if (!m) throw new InfraError('INFRA_ERR_VALIDATION', `bad duration "${s}": expected a number and s, m, h or d (e.g. 15m)`);
+  if (!m || Number(m[1]) === 0) throw new InfraError('INFRA_ERR_BAD_ARGUMENT', `bad duration "${s}": expected a positive number and s, m, h or d (e.g. 15m)`);
   const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * unit;
 }
@@ -34,7 +34,7 @@ export class TokenIssuer {
 
   async sign(sub: string, role: Role, ttlSeconds: number, now: number = Date.now()): Promise<string> {
     if (!isRole(role)) throw new InfraError('INFRA_ERR_BAD_ROLE', `unknown role "${String(role)}"`);
-    if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(sub)) throw new InfraError('INFRA_ERR_VALIDATION', `bad user id "${sub}": use letters, digits and _ . : @ - (at most 128)`);
+    if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(sub)) throw new InfraError('INFRA_ERR_BAD_ARGUMENT', `bad user id "${sub}": use letters, digits and _ . : @ - (at most 128)`);
     const iat = Math.floor(now / 1000);
     return new SignJWT({ role })
       .setProtectedHeader({ alg: ALG, typ: 'JWT' })

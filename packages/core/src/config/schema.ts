@@ -21,7 +21,7 @@ export const ConfigSchema = Type.Object(
       uniqueItems: true,
       minItems: 1,
       default: ['server', 'broker', 'media'],
-      description: 'Pillars `infra up` starts: server (HTTP gateway + fulfillment), broker (MQTT), media (RTMP/FLV). `--only` narrows it.',
+      description: 'Pillars `infra up` starts: server (HTTP gateway + fulfillment), broker (MQTT), media (RTMP/FLV). `infra up --only` replaces this list for one process (scale-out).',
     }),
     modules: Type.Array(Type.Union(moduleNames.map((m) => Type.Literal(m))), {
       uniqueItems: true,
@@ -58,7 +58,7 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     storage: Type.Object(
-      { url: Type.String({ default: '', description: 'SQL storage. Empty = SQLite files under data.dir; postgres://… is reserved for the scale-out dialect (not yet implemented).' }) },
+      { url: Type.String({ default: '', description: 'SQL storage. Empty = SQLite files under data.dir. postgres://… is reserved for the scale-out dialect and refused by `infra up` until it lands.' }) },
       { additionalProperties: false, default: {} },
     ),
     auth: Type.Object(

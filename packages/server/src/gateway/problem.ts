@@ -25,15 +25,27 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 export function toProblem(err: FastifyError | InfraError | Error, request: FastifyRequest): Problem {
   const instance = request.url;
   if (err instanceof InfraError) {
-    return problemFrom(err.code, err.message, { hint: err.hint, instance, ...(err.details.length ? { errors: err.details.map((d) => ({ path: d.path ?? '', message: d.message })) } : {}) });
+    // A module may attach extra problem members (the allowed events of an illegal transition).
+    const extra = (err as InfraError & { problemExtra?: Record<string, unknown> }).problemExtra ?? {};
+    return problemFrom(err.code, err.message, { hint: err.hint, instance, ...extra, ...(err.details.length ? { errors: err.details.map((d) => ({ path: d.path ?? '', message: d.message })) } : {}) });
   }
   const fe = err as FastifyError & { validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string };
   if (fe.validation) {
-    const errors = fe.validation.map((v) => {
+    // One entry per field: a union of literals (role: admin|user|…) fails once per branch in ajv; merge those into "must be one of".
+    const byPath = new Map<string, { messages: string[]; allowed: unknown[] }>();
+    for (const v of fe.validation) {
       const extra = v.params?.['additionalProperty'];
       const path = `${fe.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}${extra ? `.${String(extra)}` : ''}`;
-      return { path, message: extra ? 'unknown field' : (v.message ?? 'invalid') };
-    });
+      const entry = byPath.get(path) ?? { messages: [], allowed: [] };
+      if (v.params && 'allowedValue' in v.params) entry.allowed.push(v.params['allowedValue']);
+      else if (extra) entry.messages.push('unknown field');
+      else if (v.message && !v.message.startsWith('must match a schema in anyOf')) entry.messages.push(v.message);
+      byPath.set(path, entry);
+    }
+    const errors = [...byPath].map(([path, e]) => ({
+      path,
+      message: e.allowed.length > 0 ? `must be one of ${e.allowed.map((a) => JSON.stringify(a)).join(', ')}` : (e.messages[0] ?? 'invalid'),
+    }));
     return problemFrom('INFRA_ERR_VALIDATION', `${errors.length} invalid field(s): ${errors.map((e) => e.path).join(', ')}`, { instance, errors });
   }
   switch (fe.code) {

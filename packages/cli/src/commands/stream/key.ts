@@ -10,7 +10,7 @@ export default class StreamKey extends InfraCommand {
 
   async run(): Promise<{ id: string; rtmpUrl: string; key: string; flvUrl: string }> {
     const { args, flags } = await this.parse(StreamKey);
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(args.streamId)) throw new InfraError('INFRA_ERR_VALIDATION', `stream id "${args.streamId}": use 1-64 letters, digits, _ or -`);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(args.streamId)) throw new InfraError('INFRA_ERR_BAD_ARGUMENT', `stream id "${args.streamId}": use 1-64 letters, digits, _ or -`);
     const { loadConfig, streamKeyFor } = await import('@infra/core');
     const loaded = loadConfig({ dir: flags.dir, set: flags.set, requireSecrets: true });
     const { http, media } = loaded.config;
