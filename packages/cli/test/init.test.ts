@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnvFile } from '@infra/core';
-import { infra, tempDir } from './harness.js';
+import { INFRA_BIN, infra, tempDir } from './harness.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -55,6 +56,31 @@ describe('infra init', () => {
     const r = infra(['init', dir]);
     expect(r.code).toBe(0);
     expect(readFileSync(join(dir, 'infra.yaml'), 'utf8')).toContain('template: commerce');
+  });
+
+  it('asks for the template on a TTY, re-asking after a bad answer', async (ctx) => {
+    // util-linux `script` gives the command a real pseudo-terminal, as a person's shell would
+    if (spawnSync('script', ['--version']).status !== 0) {
+      console.log('skipped: util-linux `script` is not installed, so no pseudo-terminal can be made');
+      ctx.skip();
+    }
+    const dir = join(tmp.dir, 'asked');
+    const child = spawn('script', ['-qfec', `${process.execPath} ${INFRA_BIN} init ${dir}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let prompts = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const seen = out.split('Template [').length - 1;
+      if (seen > prompts) {
+        prompts = seen;
+        child.stdin.write(prompts === 1 ? '9\n' : 'live\n'); // 9 is not a template: asked again
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(prompts).toBe(2);
+    expect(out).toContain('3) live');
+    expect(readFileSync(join(dir, 'infra.yaml'), 'utf8')).toContain('template: live');
   });
 
   it('names an unknown template and lists the known ones', () => {
