@@ -16,7 +16,7 @@ afterAll(() => {
 
 interface Status {
   running: boolean;
-  pid?: number;
+  processes: { pid: number }[];
   services: Record<string, { ok: boolean; endpoints: { name: string; port: number }[] }>;
 }
 
@@ -37,7 +37,7 @@ describe('infra up --detach, status, logs, down', () => {
   it('refuses a second `infra up` of the same stack', () => {
     const r = infra(['up', '--dir', dir, ...FREE_PORTS]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`error INFRA_ERR_ALREADY_RUNNING: stack "stack" is already running (pid ${status.pid})`);
+    expect(r.stderr).toContain(`error INFRA_ERR_ALREADY_RUNNING: stack "stack" already runs server, broker (pid ${status.processes[0]?.pid})`);
   });
 
   it('`infra logs` shows each service’s lines, `logs broker -f` follows new ones', async () => {
@@ -68,7 +68,7 @@ describe('infra up --detach, status, logs, down', () => {
   it('`infra down` drains and stops it', () => {
     const r = infra(['down', '--dir', dir, '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ stopped: true, pid: status.pid });
+    expect(JSON.parse(r.stdout)).toEqual({ stopped: true, pids: [status.processes[0]?.pid] });
     const after = infra(['status', '--json', '--dir', dir]);
     expect(after.code).toBe(1);
     expect((JSON.parse(after.stdout) as Status).running).toBe(false);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,15 @@ export interface Endpoint {
   port: number;
 }
 
+/** The state files `infra up` processes leave under <data.dir>/run (one per process). */
+export function runFiles(dir: string): string[] {
+  try {
+    return readdirSync(join(dir, 'data', 'run')).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+}
+
 export interface StackState {
   pid: number;
   adminToken: string;
@@ -78,7 +87,9 @@ export function upStack(dir: string, extraArgs: string[] = FREE_PORTS, timeoutMs
       if (!out.includes('Press Ctrl-C to stop.')) return;
       clearTimeout(timer);
       child.stdout?.off('data', check);
-      const state = JSON.parse(readFileSync(join(dir, 'data', 'run', 'stack.json'), 'utf8')) as StackState;
+      const file = runFiles(dir).find((f) => (JSON.parse(readFileSync(join(dir, 'data', 'run', f), 'utf8')) as StackState).pid === child.pid);
+      if (!file) return reject(new Error(`infra up is ready but left no state file for pid ${child.pid}`));
+      const state = JSON.parse(readFileSync(join(dir, 'data', 'run', file), 'utf8')) as StackState;
       resolve({
         child,
         stdout: () => out,

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { FREE_PORTS, infra, initStack, tempDir, upStack } from './harness.js';
+import { FREE_PORTS, infra, initStack, runFiles, tempDir, upStack } from './harness.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -23,10 +23,31 @@ describe('infra up --only', () => {
     }
   });
 
+  it('splits one stack across processes: `--only broker` and `--only server,media` run side by side; status shows both, down stops both', async () => {
+    const dir = initStack(tmp.dir, 'commerce', 'split');
+    const broker = await upStack(dir, [...FREE_PORTS, '--only', 'broker']);
+    const rest = await upStack(dir, [...FREE_PORTS, '--only', 'server,media']);
+    try {
+      const again = infra(['up', '--dir', dir, ...FREE_PORTS, '--only', 'media']);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain(`error INFRA_ERR_ALREADY_RUNNING: stack "split" already runs media (pid ${rest.child.pid})`);
+
+      const status = JSON.parse(infra(['status', '--json', '--dir', dir]).stdout) as { processes: { pid: number; services: string[] }[]; services: Record<string, { ok: boolean; pid: number }> };
+      expect(status.processes.map((p) => [p.pid, p.services])).toEqual([[broker.child.pid, ['broker']], [rest.child.pid, ['server', 'media']]]);
+      expect(Object.entries(status.services).map(([s, v]) => [s, v.ok, v.pid])).toEqual([['server', true, rest.child.pid], ['broker', true, broker.child.pid], ['media', true, rest.child.pid]]);
+
+      const down = JSON.parse(infra(['down', '--json', '--dir', dir]).stdout) as { stopped: boolean; pids: number[] };
+      expect(down.pids.sort()).toEqual([broker.child.pid, rest.child.pid].sort());
+      expect(runFiles(dir)).toEqual([]);
+    } finally {
+      for (const s of [broker, rest]) if (s.child.exitCode === null && s.child.signalCode === null) await s.stop();
+    }
+  });
+
   it('refuses an unknown pillar name', () => {
     const dir = initStack(tmp.dir, 'minimal', 'other');
     const r = infra(['up', '--dir', dir, '--only', 'brokre']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error INFRA_ERR_VALIDATION: --only brokre/);
+    expect(r.stderr).toMatch(/^error INFRA_ERR_BAD_ARGUMENT: --only brokre/);
   });
 });

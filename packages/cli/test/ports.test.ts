@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { infra, initStack, tempDir } from './harness.js';
+import { infra, initStack, runFiles, tempDir } from './harness.js';
 
 const tmp = tempDir();
 let dir: string;
@@ -49,7 +47,7 @@ describe('a taken port', () => {
         expect(lines).toHaveLength(1);
         expect(lines[0]).toBe(`error INFRA_ERR_PORT_TAKEN: port ${port} (${key}) is in use — the ${key === 'http.port' ? 'server' : key === 'mqtt.port' ? 'broker' : 'media'} cannot start; change ${key} in infra.yaml or pass --set ${key}=N`);
         expect(r.stdout).not.toContain('is ready');
-        expect(existsSync(join(dir, 'data', 'run', 'stack.json'))).toBe(false);
+        expect(runFiles(dir)).toEqual([]);
       } finally {
         await close(server);
       }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { TokenIssuer, parseEnvFile, streamKeyFor } from '@infra/core';
 import { locateFfmpeg } from '@infra/media';
-import { FREE_PORTS, infra, initStack, tempDir, upStack, type RunningStack } from './harness.js';
+import { infra, initStack, runFiles, tempDir, upStack, type RunningStack } from './harness.js';
 
 const tmp = tempDir();
 let dir: string;
@@ -86,9 +86,10 @@ describe('infra up', () => {
   it('`infra status --json` reports the running stack with the real ports', () => {
     const r = infra(['status', '--json', '--dir', dir]);
     expect(r.code).toBe(0);
-    const status = JSON.parse(r.stdout) as { running: boolean; pid: number; services: Record<string, { ok: boolean; endpoints: { name: string; port: number }[] }> };
+    const status = JSON.parse(r.stdout) as { running: boolean; processes: { pid: number }[]; services: Record<string, { ok: boolean; pid: number; endpoints: { name: string; port: number }[] }> };
     expect(status.running).toBe(true);
-    expect(status.pid).toBe(stack.child.pid);
+    expect(status.processes.map((p) => p.pid)).toEqual([stack.child.pid]);
+    expect(status.services['server']?.pid).toBe(stack.child.pid);
     expect(Object.values(status.services).every((s) => s.ok)).toBe(true);
     expect(status.services['broker']?.endpoints.find((e) => e.name === 'mqtt')?.port).toBe(stack.port('broker', 'mqtt'));
     expect(status.services['media']?.endpoints.find((e) => e.name === 'rtmp')?.port).toBe(stack.port('media', 'rtmp'));
@@ -210,7 +211,7 @@ describe('infra up', () => {
     const { code, ms } = await stack.stop();
     expect(code).toBe(0);
     expect(ms).toBeLessThan(5000);
-    expect(existsSync(join(dir, 'data', 'run', 'stack.json'))).toBe(false);
+    expect(runFiles(dir)).toEqual([]);
     expect(infra(['status', '--dir', dir]).code).toBe(1);
   });
 });

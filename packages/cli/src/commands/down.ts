@@ -5,11 +5,11 @@ export default class Down extends InfraCommand {
   static override enableJsonFlag = true;
   static override flags = { ...stackFlags };
 
-  async run(): Promise<{ stopped: boolean; pid: number | null }> {
+  async run(): Promise<{ stopped: boolean; pids: number[] }> {
     const { flags } = await this.parse(Down);
     const { stopStack } = await import('../stack/down.js');
     const result = await stopStack({ dir: flags.dir, set: flags.set });
-    this.log(result.pid === null ? 'not running' : `stopped (pid ${result.pid})`);
+    this.log(result.stopped ? `stopped (pid ${result.pids.join(', ')})` : 'not running');
     return result;
   }
 }

@@ -14,7 +14,7 @@ export default class Status extends InfraCommand {
     if (!this.jsonEnabled()) {
       if (!status.running) this.log(`stack "${status.name}" is not running (start it with \`infra up\`)`);
       else {
-        this.log(`stack "${status.name}" running, pid ${status.pid}, up ${status.uptimeSeconds}s`);
+        for (const p of status.processes) this.log(`stack "${status.name}": pid ${p.pid} runs ${p.services.join(', ')}, up ${p.uptimeSeconds}s`);
         for (const [name, s] of Object.entries(status.services)) {
           this.log(`  ${s.ok ? 'ok  ' : 'FAIL'} ${name.padEnd(7)} ${s.endpoints.map((e) => e.url).join('  ')}${s.detail ? `  — ${s.detail}` : ''}`);
         }

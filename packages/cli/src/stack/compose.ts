@@ -114,7 +114,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
         running.set(s, await startMedia(ctx));
       } else {
         const routes = [...running.values()].flatMap((r) => r.routes ?? []);
-        const server = await startServer(ctx, { issuer, version: opts.version, healthOf, plugins: routes as RoutePlugin[] });
+        const server = await startServer(ctx, { issuer, version: opts.version, healthOf, plugins: routes as RoutePlugin[], stackDir: opts.loaded.dir });
         running.set(s, server);
         for (const r of running.values()) r.mountWebSocket?.(server.upgrades);
       }

@@ -1,9 +1,9 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertPortsFree, isInfraError, loadConfig, type LoadedConfig, type PortKey } from '@infra/core';
+import { assertPortsFree, isInfraError, loadConfig, portKeys as portKeyService, type LoadedConfig, type PortKey } from '@infra/core';
 import { locateFfmpeg } from '@infra/media';
 import { enabledServices } from './compose.js';
-import { readState } from './state.js';
+import { readStates } from './state.js';
 
 export interface Check {
   name: string;
@@ -46,7 +46,7 @@ export async function runDoctor(opts: { dir: string; set: string[]; nodeVersion?
 
   if (loaded) {
     const { config, dataDir } = loaded;
-    const running = readState(dataDir);
+    const running = readStates(dataDir);
     const services = enabledServices(config.services);
     const keys: { key: PortKey; port: number; on: boolean }[] = [
       { key: 'http.port', port: config.http.port, on: services.includes('server') },
@@ -55,8 +55,9 @@ export async function runDoctor(opts: { dir: string; set: string[]; nodeVersion?
       { key: 'media.http.port', port: config.media.http.port, on: services.includes('media') },
     ];
     for (const { key, port, on } of keys.filter((k) => k.on)) {
-      if (running) {
-        checks.push({ name: `port ${key}`, ok: true, skipped: true, detail: `${port}: held by this stack (pid ${running.pid})` });
+      const holder = running.find((s) => s.endpoints[portKeyService[key]]?.some((e) => e.configKey === key));
+      if (holder) {
+        checks.push({ name: `port ${key}`, ok: true, skipped: true, detail: `${port}: held by this stack (pid ${holder.pid})` });
         continue;
       }
       try {

@@ -1,19 +1,20 @@
 import { loadConfig } from '@infra/core';
-import { isAlive, readState } from './state.js';
+import { isAlive, readStates } from './state.js';
 
-/** Sends SIGTERM to the stack's process and waits for it to drain and exit (SIGKILL after the timeout). */
-export async function stopStack(opts: { dir: string; set: string[]; timeoutMs?: number }): Promise<{ stopped: boolean; pid: number | null }> {
+/** Sends SIGTERM to every `infra up` process of the stack and waits for them to drain and exit (SIGKILL after the timeout). */
+export async function stopStack(opts: { dir: string; set: string[]; timeoutMs?: number }): Promise<{ stopped: boolean; pids: number[] }> {
   const loaded = loadConfig({ dir: opts.dir, set: opts.set });
-  const state = readState(loaded.dataDir);
-  if (!state) return { stopped: false, pid: null };
-  process.kill(state.pid, 'SIGTERM');
+  const pids = readStates(loaded.dataDir).map((s) => s.pid);
+  for (const pid of pids) process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
-  while (isAlive(state.pid)) {
-    if (Date.now() > deadline) {
-      process.kill(state.pid, 'SIGKILL');
-      break;
+  for (const pid of pids) {
+    while (isAlive(pid)) {
+      if (Date.now() > deadline) {
+        process.kill(pid, 'SIGKILL');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
   }
-  return { stopped: true, pid: state.pid };
+  return { stopped: pids.length > 0, pids };
 }

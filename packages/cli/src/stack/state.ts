@@ -1,8 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Endpoint, ServiceName } from '@infra/core';
 
-/** What a running stack leaves on disk so `status`, `down` and `logs` can find it. */
+/**
+ * What a running `infra up` process leaves on disk so `status`, `down` and `logs` can find it.
+ * One file per process, named by the pillars it runs (`run/broker+media+server.json`), so the
+ * processes of a scaled-out stack (`infra up --only broker`, `infra up --only server,media`)
+ * can share one stack directory.
+ */
 export interface StackState {
   name: string;
   pid: number;
@@ -16,8 +21,12 @@ export interface StackState {
   logFile: string;
 }
 
-export function stateFile(dataDir: string): string {
-  return join(dataDir, 'run', 'stack.json');
+export function runDir(dataDir: string): string {
+  return join(dataDir, 'run');
+}
+
+export function stateFile(dataDir: string, services: readonly ServiceName[]): string {
+  return join(runDir(dataDir), `${[...services].sort().join('+')}.json`);
 }
 
 export function logFile(dataDir: string): string {
@@ -25,8 +34,8 @@ export function logFile(dataDir: string): string {
 }
 
 export function writeState(dataDir: string, state: StackState): void {
-  const file = stateFile(dataDir);
-  mkdirSync(dirname(file), { recursive: true });
+  const file = stateFile(dataDir, state.services);
+  mkdirSync(runDir(dataDir), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
   renameSync(tmp, file);
@@ -48,28 +57,30 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The state of a live stack, or undefined (a state file left by a dead process is removed). */
-export function readState(dataDir: string): StackState | undefined {
-  const file = stateFile(dataDir);
-  if (!existsSync(file)) return undefined;
-  let state: StackState;
-  try {
-    state = JSON.parse(readFileSync(file, 'utf8')) as StackState;
-  } catch {
-    return undefined;
+/** Every live `infra up` process of this data dir, oldest first; files left by dead processes are removed. */
+export function readStates(dataDir: string): StackState[] {
+  const dir = runDir(dataDir);
+  if (!existsSync(dir)) return [];
+  const states: StackState[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.json')) continue;
+    const file = join(dir, f);
+    let state: StackState;
+    try {
+      state = JSON.parse(readFileSync(file, 'utf8')) as StackState;
+    } catch {
+      continue; // being written (rename is atomic, so only a foreign file lands here)
+    }
+    if (isAlive(state.pid)) states.push(state);
+    else rmSync(file, { force: true });
   }
-  if (!isAlive(state.pid)) {
-    rmSync(file, { force: true });
-    return undefined;
-  }
-  return state;
+  return states.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
 }
 
-export function removeState(dataDir: string, pid: number): void {
-  const file = stateFile(dataDir);
+export function removeState(dataDir: string, state: Pick<StackState, 'pid' | 'services'>): void {
+  const file = stateFile(dataDir, state.services);
   try {
-    const state = JSON.parse(readFileSync(file, 'utf8')) as StackState;
-    if (state.pid === pid) rmSync(file, { force: true });
+    if ((JSON.parse(readFileSync(file, 'utf8')) as StackState).pid === state.pid) rmSync(file, { force: true });
   } catch {
     // already gone
   }

@@ -3,9 +3,9 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, InfraError, loadConfig, RecentLines, type LoadedConfig, type Secrets, type ServiceName } from '@infra/core';
-import { startStack } from './compose.js';
+import { enabledServices, startStack } from './compose.js';
 import { formatReadyBlock } from './ready-block.js';
-import { isAlive, logFile, readState, removeState, writeState, type StackState } from './state.js';
+import { isAlive, logFile, readStates, removeState, writeState, type StackState } from './state.js';
 
 export interface UpOptions {
   dir: string;
@@ -22,8 +22,13 @@ const SHUTDOWN_GRACE_MS = 8000;
 
 function loadForUp(opts: UpOptions): LoadedConfig & { secrets: Secrets } {
   const loaded = loadConfig({ dir: opts.dir, set: opts.set, requireSecrets: true });
-  const running = readState(loaded.dataDir);
-  if (running) throw new InfraError('INFRA_ERR_ALREADY_RUNNING', `stack "${running.name}" is already running (pid ${running.pid})`);
+  const wanted = enabledServices(loaded.config.services, opts.only);
+  // Processes of one stack may split the pillars between them (--only), never run the same pillar twice.
+  const clash = readStates(loaded.dataDir).find((s) => s.services.some((x) => wanted.includes(x)));
+  if (clash) {
+    const both = clash.services.filter((x) => wanted.includes(x)).join(', ');
+    throw new InfraError('INFRA_ERR_ALREADY_RUNNING', `stack "${clash.name}" already runs ${both} (pid ${clash.pid})`);
+  }
   return loaded as LoadedConfig & { secrets: Secrets };
 }
 
@@ -64,7 +69,7 @@ export async function runUp(opts: UpOptions): Promise<void> {
   force.unref();
   process.once('SIGINT', () => process.exit(130)); // a second Ctrl-C does not wait
   await stack.close();
-  removeState(loaded.dataDir, process.pid);
+  removeState(loaded.dataDir, state);
   logger.info('stopped');
   opts.err('stopped.');
 }
@@ -85,8 +90,8 @@ async function runDetached(opts: UpOptions, loaded: LoadedConfig): Promise<void>
   });
   const deadline = Date.now() + loaded.config.startup.timeoutMs * 3 + 10_000;
   for (;;) {
-    const state = readState(loaded.dataDir);
-    if (state?.pid === pid) {
+    const state = readStates(loaded.dataDir).find((s) => s.pid === pid);
+    if (state) {
       opts.out(formatReadyBlock({ name: state.name, readyMs: state.readyMs, endpoints: state.endpoints, adminToken: state.adminToken, adminTokenTtl: loaded.config.auth.devTokenTtl, dataDir: loaded.dataDir, detached: true }));
       return;
     }
