@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { InfraError } from './errors.js';
-import { portKeys, type PortKey } from './config/schema.js';
+import { portKeys, type InfraConfig, type PortKey } from './config/schema.js';
 
 /** The one-line error for a taken port: the port, the service, the key to change. */
 export function portTakenError(port: number, key: PortKey, cause?: unknown): InfraError {
@@ -67,4 +67,19 @@ export function pickFreePort(host: string): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** The configured value of a port key. */
+export function portOf(config: InfraConfig, key: PortKey): number {
+  switch (key) {
+    case 'http.port': return config.http.port;
+    case 'mqtt.port': return config.mqtt.port;
+    case 'media.rtmp.port': return config.media.rtmp.port;
+    case 'media.http.port': return config.media.http.port;
+  }
+}
+
+/** A host as it goes into a URL: IPv6 literals in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import {
-  assertPortsFree, InfraError, isInfraError, parseDuration, TokenIssuer,
+  assertPortsFree, InfraError, isInfraError, parseDuration, portKeys, portOf, TokenIssuer,
   type Endpoint, type Health, type LoadedConfig, type Logger, type PortKey, type RecentLines,
   type RunningService, type Secrets, type ServiceContext, type ServiceName,
 } from '@infra/core';
@@ -29,21 +29,6 @@ export interface RunningStack {
   readyMs: number;
   health(): Promise<Record<string, Health>>;
   close(): Promise<void>;
-}
-
-const portKeysOf: Record<ServiceName, PortKey[]> = {
-  server: ['http.port'],
-  broker: ['mqtt.port'],
-  media: ['media.rtmp.port', 'media.http.port'],
-};
-
-function portOf(config: LoadedConfig['config'], key: PortKey): number {
-  switch (key) {
-    case 'http.port': return config.http.port;
-    case 'mqtt.port': return config.mqtt.port;
-    case 'media.rtmp.port': return config.media.rtmp.port;
-    case 'media.http.port': return config.media.http.port;
-  }
 }
 
 /** The services `infra up` starts: the config's list, or the --only list instead, in the config's canonical order. */
@@ -81,7 +66,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     throw new InfraError('INFRA_ERR_UNSUPPORTED', `storage.url ${config.storage.url.replace(/\/\/[^@/]*@/, '//***@')} is not supported yet: only the embedded SQLite storage (storage.url: "") runs today`);
   }
   assertWritable(dataDir);
-  await assertPortsFree(config.http.host, services.flatMap((s) => portKeysOf[s].map((key) => ({ key, port: portOf(config, key) }))));
+  const ports = (Object.keys(portKeys) as PortKey[]).filter((key) => services.includes(portKeys[key]));
+  await assertPortsFree(config.http.host, ports.map((key) => ({ key, port: portOf(config, key) })));
 
   const issuer = new TokenIssuer(secrets.jwtSecret);
   const ctx: ServiceContext = { config, secrets, logger: opts.logger, dataDir };

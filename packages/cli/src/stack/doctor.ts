@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertPortsFree, isInfraError, loadConfig, portKeys as portKeyService, type LoadedConfig, type PortKey } from '@infra/core';
+import { assertPortsFree, isInfraError, loadConfig, portKeys as portKeyService, portOf, type LoadedConfig, type PortKey } from '@infra/core';
 import { locateFfmpeg } from '@infra/media';
 import { enabledServices } from './compose.js';
 import { readStates } from './state.js';
@@ -48,13 +48,9 @@ export async function runDoctor(opts: { dir: string; set: string[]; nodeVersion?
     const { config, dataDir } = loaded;
     const running = readStates(dataDir);
     const services = enabledServices(config.services);
-    const keys: { key: PortKey; port: number; on: boolean }[] = [
-      { key: 'http.port', port: config.http.port, on: services.includes('server') },
-      { key: 'mqtt.port', port: config.mqtt.port, on: services.includes('broker') },
-      { key: 'media.rtmp.port', port: config.media.rtmp.port, on: services.includes('media') },
-      { key: 'media.http.port', port: config.media.http.port, on: services.includes('media') },
-    ];
-    for (const { key, port, on } of keys.filter((k) => k.on)) {
+    const keys = (Object.keys(portKeyService) as PortKey[]).filter((key) => services.includes(portKeyService[key]));
+    for (const key of keys) {
+      const port = portOf(config, key);
       const holder = running.find((s) => s.endpoints[portKeyService[key]]?.some((e) => e.configKey === key));
       if (holder) {
         checks.push({ name: `port ${key}`, ok: true, skipped: true, detail: `${port}: held by this stack (pid ${holder.pid})` });

@@ -1,16 +1,13 @@
 import { connect as tcpConnect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
+import { urlHost } from '@infra/core';
 
 /** Where to reach a listener bound to `host` from this machine. */
 export function probeHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '::1';
   return host;
-}
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** HTTP GET /ready: resolves on 200, rejects with the reply (which names the pillars not ready). */

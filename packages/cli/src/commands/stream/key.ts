@@ -11,10 +11,10 @@ export default class StreamKey extends InfraCommand {
   async run(): Promise<{ id: string; rtmpUrl: string; key: string; flvUrl: string }> {
     const { args, flags } = await this.parse(StreamKey);
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(args.streamId)) throw new InfraError('INFRA_ERR_BAD_ARGUMENT', `stream id "${args.streamId}": use 1-64 letters, digits, _ or -`);
-    const { loadConfig, streamKeyFor } = await import('@infra/core');
+    const { loadConfig, streamKeyFor, urlHost } = await import('@infra/core');
     const loaded = loadConfig({ dir: flags.dir, set: flags.set, requireSecrets: true });
     const { http, media } = loaded.config;
-    const host = http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host;
+    const host = urlHost(http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host);
     const result = {
       id: args.streamId,
       rtmpUrl: `rtmp://${host}:${media.rtmp.port}/live`,
