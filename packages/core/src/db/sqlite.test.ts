@@ -101,6 +101,37 @@ function tablesOf(file: string): string[] {
   }
 }
 
+describe('the statement cache', () => {
+  interface T { items: { id: number; name: string; extra?: string | null } }
+
+  it('reuses statements across parameters and stays right after the schema changes', async () => {
+    const { db } = open(tempDb()) as unknown as OpenedDatabase<T>;
+    await db.schema.createTable('items').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text').execute();
+    for (let i = 1; i <= 300; i++) await db.insertInto('items').values({ id: i, name: `n${i}` }).execute();
+    for (const i of [1, 150, 300]) {
+      expect(await db.selectFrom('items').selectAll().where('id', '=', i).executeTakeFirst()).toEqual({ id: i, name: `n${i}` });
+    }
+    await sql`alter table items add column extra text`.execute(db);
+    await db.updateTable('items').set({ extra: 'x' }).where('id', '=', 2).execute();
+    expect(await db.selectFrom('items').selectAll().where('id', '=', 2).executeTakeFirst()).toEqual({ id: 2, name: 'n2', extra: 'x' });
+  });
+
+  it('frees a streamed select for the next run of the same query', async () => {
+    const { db } = open(tempDb()) as unknown as OpenedDatabase<T>;
+    await db.schema.createTable('items').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text').execute();
+    await db.insertInto('items').values([{ id: 1, name: 'a' }, { id: 2, name: 'b' }]).execute();
+    const q = db.selectFrom('items').select(['id', 'name']).orderBy('id');
+    const seen: unknown[] = [];
+    for await (const row of q.stream()) seen.push(row);
+    expect(seen).toEqual([{ id: 1, name: 'a' }, { id: 2, name: 'b' }]);
+    expect(await q.execute()).toEqual(seen);
+    for await (const row of q.stream()) {
+      if ((row as { id: number }).id === 1) break; // leave a stream early: the statement must not stay busy
+    }
+    expect(await q.execute()).toEqual(seen);
+  });
+});
+
 describe('migrateModules', () => {
   const modules: ModuleMigrations[] = [
     { module: 'orders', migrations: { '0001_init': createTable('orders'), '0002_lines': createTable('order_lines', ', order_id INTEGER REFERENCES orders(id)') } },

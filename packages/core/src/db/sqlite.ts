@@ -29,13 +29,46 @@ export function openSqlite<DB>(file: string): OpenedDatabase<DB> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     file,
     // Kysely's destroy closes the better-sqlite3 handle, which checkpoints the WAL.
     close: () => db.destroy(),
   };
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely's SQLite driver calls `prepare(sql)` for every query, and preparing costs more than running most
+ * of our statements. The same handle, with `prepare` answered from a bounded cache keyed by the SQL text
+ * (Kysely binds values as parameters, so the text repeats). A statement still being iterated (a streamed
+ * select) is never handed out twice: that one call gets a fresh statement.
+ */
+function withStatementCache(sqlite: Database.Database): Database.Database {
+  const cache = new Map<string, Database.Statement>();
+  const prepare = (sql: string): Database.Statement => {
+    const hit = cache.get(sql);
+    if (hit && !hit.busy) {
+      cache.delete(sql); // re-insert: the Map's order is the LRU order
+      cache.set(sql, hit);
+      return hit;
+    }
+    const stmt = sqlite.prepare(sql);
+    if (!hit) {
+      cache.set(sql, stmt);
+      if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    }
+    return stmt;
+  };
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') return prepare;
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /**
