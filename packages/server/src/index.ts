@@ -1,14 +1,17 @@
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import { listenOn, migrateModules, openSqlite, type Health, type ModuleMigrations, type RunningService, type ServiceContext, type TokenIssuer, type Endpoint, type UpgradeHandler, type UpgradeRouter } from '@infra/core';
+import { listenOn, type Health, type RunningService, type ServiceContext, type TokenIssuer, type Endpoint, type UpgradeHandler, type UpgradeRouter } from '@infra/core';
 import { buildGateway, type RoutePlugin } from './gateway/app.js';
 import { AuthService, authRoutes } from './auth/index.js';
+import { defaultOrderFlowYaml, FlowEngine, loadFlows, parseFlow, startTimeoutSweeper } from './flows/index.js';
+import { OutboxRelay } from './outbox/index.js';
+import { ExceptionService, exceptionRoutes, type ExceptionDb } from './exceptions/index.js';
+import { WaveService, WmsService, wmsRoutes } from './wms/index.js';
+import { OrderService, orderRoutes } from './orders/index.js';
+import { openFulfillmentDb } from './fulfillment-db.js';
+import { fulfillmentRoutes } from './fulfillment-routes.js';
 
 export type { RoutePlugin } from './gateway/app.js';
 export { problemFrom, toProblem } from './gateway/problem.js';
-
-/** The fulfillment modules' migrations; each module adds its own as it lands. */
-const fulfillmentMigrations: ModuleMigrations[] = [];
 
 export interface ServerOptions {
   issuer: TokenIssuer;
@@ -17,6 +20,10 @@ export interface ServerOptions {
   healthOf: () => Promise<Record<string, Health>>;
   /** route plugins of the other pillars, handed over by the composition root */
   plugins?: RoutePlugin[];
+  /** the stack directory (where infra.yaml lives): its flows/*.yaml are loaded and validated at start */
+  stackDir?: string;
+  /** how often flow timeouts are swept (ms); default fulfillment.timeoutSweepMs */
+  flowTimerMs?: number;
 }
 
 export interface RunningServer extends RunningService {
@@ -27,18 +34,42 @@ export interface RunningServer extends RunningService {
 /** Starts the HTTP gateway and the fulfillment database. Resolves once it listens. */
 export async function startServer(ctx: ServiceContext, opts: ServerOptions): Promise<RunningServer> {
   const log = ctx.logger.child({ service: 'server' });
-  const database = openSqlite<unknown>(join(ctx.dataDir, 'fulfillment.db'));
+  // A flow file with a problem refuses the start, naming file:line, before anything opens.
+  const flows = opts.stackDir ? loadFlows(opts.stackDir) : new Map();
+  if (!flows.has('order')) flows.set('order', parseFlow(defaultOrderFlowYaml, '<built-in order flow>'));
+  const { database, applied } = await openFulfillmentDb(ctx.dataDir);
+  let relay: OutboxRelay | undefined;
+  let sweeper: { stop(): Promise<void> } | undefined;
   try {
-    const applied = await migrateModules(database.db, fulfillmentMigrations);
     if (applied.length) log.info({ applied }, 'migrations applied');
     const auth = new AuthService(opts.issuer, ctx.config.auth.tokenTtl);
+    const db = database.db as unknown as import('kysely').Kysely<any>;
+    relay = new OutboxRelay(db, ctx.bus, log);
+    const kick = (): void => relay?.kick();
+    const engine = new FlowEngine(flows);
+    const exceptions = new ExceptionService(db);
+    const wms = new WmsService(db, exceptions, kick);
+    const orders = new OrderService(db, engine, wms, exceptions, kick, ctx.config.fulfillment.currency);
+    // Resolving an order's exception with `cancel` fires the order flow's cancel event (as the resolver).
+    exceptions.onResolve(async (e, action, actor) => {
+      if (action === 'cancel' && e.entity.type === 'order') await orders.fire(e.entity.id, { event: 'cancel', reason: `exception ${e.id} (${e.type})` }, actor);
+    });
+    sweeper = startTimeoutSweeper(db, engine, async (trx, due, now) => {
+      await exceptions.raise({ type: due.raise, severity: 'medium', entityType: due.flow, entityId: due.entityId, detail: `${due.flow} ${due.entityId} stayed in ${due.state} past its timeout` }, trx as ExceptionDb);
+      if (due.flow === 'order') await orders.timeoutEvent(trx, due.entityId, due.state, due.raise, now);
+    }, { intervalMs: opts.flowTimerMs ?? ctx.config.fulfillment.timeoutSweepMs, log, onCommit: kick });
+    relay.kick(); // deliver what a previous run committed but did not publish
     const app = await buildGateway({
       config: ctx.config,
       logger: log,
       issuer: opts.issuer,
       version: opts.version,
       healthOf: opts.healthOf,
-      plugins: [{ name: 'auth', plugin: authRoutes(auth) }, ...(opts.plugins ?? [])],
+      plugins: [
+        { name: 'auth', plugin: authRoutes(auth) },
+        { name: 'fulfillment', plugin: fulfillmentRoutes(ctx.config.fulfillment.rateLimit, [orderRoutes(orders), wmsRoutes(wms, new WaveService(db)), exceptionRoutes(exceptions)]) },
+        ...(opts.plugins ?? []),
+      ],
     });
     await app.ready();
     const port = await listenOn(app.server, ctx.config.http.port, ctx.config.http.host, 'http.port').catch(async (err: unknown) => {
@@ -82,10 +113,14 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
       },
       async close() {
         await app.close();
+        await sweeper?.stop();
+        await relay?.close();
         await database.close();
       },
     };
   } catch (err) {
+    await sweeper?.stop();
+    await relay?.close();
     await database.close();
     throw err;
   }

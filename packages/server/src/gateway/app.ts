@@ -2,6 +2,8 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Type } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import formatsModule, { type FormatsPlugin } from 'ajv-formats';
 import type { Health, InfraConfig, Logger, TokenIssuer } from '@infra/core';
 import { installAuth } from './auth.js';
 import { installMetrics } from './metrics.js';
@@ -39,6 +41,16 @@ export async function buildGateway(opts: GatewayOptions): Promise<FastifyInstanc
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
   }) as unknown as FastifyInstance;
+
+  // Query strings and headers arrive as text and are coerced to the schema's types; a JSON body is not:
+  // "qty": "2" is a wrong type and gets a 400, not a silent conversion.
+  const addFormats = ((formatsModule as unknown as { default?: FormatsPlugin }).default ?? formatsModule) as FormatsPlugin;
+  const ajvOptions = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false } as const;
+  const strictAjv = new Ajv({ ...ajvOptions, coerceTypes: false });
+  const coercingAjv = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
+  addFormats(strictAjv);
+  addFormats(coercingAjv);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
 
   app.setErrorHandler(async (err, request, reply) => {
     const problem = toProblem(err as Error, request);

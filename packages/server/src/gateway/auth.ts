@@ -26,13 +26,23 @@ function bearer(request: FastifyRequest): string | undefined {
  * a token whose role the route does not allow is 403.
  */
 export function installAuth(app: FastifyInstance, issuer: TokenIssuer): void {
+  // Verified tokens, so a client sending the same token again skips the HMAC (checked: expiry). Bounded.
+  const verified = new Map<string, TokenClaims>();
+  const verify = async (token: string): Promise<TokenClaims> => {
+    const hit = verified.get(token);
+    if (hit && hit.exp * 1000 > Date.now()) return hit;
+    const claims = await issuer.verify(token);
+    if (verified.size >= 10_000) verified.clear();
+    verified.set(token, claims);
+    return claims;
+  };
   app.decorateRequest('user', undefined);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
     if (config.public) return;
     const token = bearer(request);
     if (!token) throw new InfraError('INFRA_ERR_UNAUTHORIZED', 'missing bearer token');
-    request.user = await issuer.verify(token);
+    request.user = await verify(token);
     const allowed = config.roles;
     if (allowed && !allowed.includes(request.user.role)) {
       throw new InfraError('INFRA_ERR_FORBIDDEN', `role ${request.user.role} may not call ${request.method} ${request.routeOptions.url ?? request.url}`);

@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto';
+import { InfraError, newId, topics } from '@infra/core';
+import type { Kysely } from 'kysely';
+import type { Actor, FlowEngine } from '../flows/engine.js';
+import type { FlowDb } from '../flows/store.js';
+import { outboxStore, type OutboxDb } from '../outbox/store.js';
+import type { ExceptionService } from '../exceptions/index.js';
+import type { Allocation, WmsService } from '../wms/index.js';
+import { orderStore, type OrderDb, type OrderRow } from './store.js';
+import { manualPayments, type PaymentProvider } from './payments.js';
+import type { CreateOrderBody, ListOrdersQuery, OrderEventBody, OrderView } from './schema.js';
+
+type AnyDb = Kysely<any>;
+const o = (db: AnyDb): OrderDb => db as OrderDb;
+const FLOW = 'order';
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export interface CreateResult {
+  order: OrderView;
+  /** true when an Idempotency-Key matched an earlier request and nothing was written */
+  replayed: boolean;
+}
+
+/** Stable JSON (sorted keys) so the same body always hashes the same. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/**
+ * Orders: creation with server-side totals, stock reservation and idempotency in one transaction;
+ * every status change goes through the flow engine and writes an outbox event in the same transaction.
+ */
+export class OrderService {
+  private readonly providers = new Map<string, PaymentProvider>([[manualPayments.name, manualPayments]]);
+
+  constructor(
+    private readonly db: AnyDb,
+    private readonly flows: FlowEngine,
+    private readonly wms: WmsService,
+    private readonly exceptions: ExceptionService,
+    private readonly onCommit: () => void,
+    private readonly defaultCurrency = 'EUR',
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(body: CreateOrderBody, actor: Actor, idempotencyKey?: string): Promise<CreateResult> {
+    let customer = body.customer;
+    if (actor.role === 'user') {
+      if (customer && customer !== actor.id) throw new InfraError('INFRA_ERR_FORBIDDEN', 'a customer token may only create orders for itself');
+      customer = actor.id;
+    } else if (!customer) {
+      throw new InfraError('INFRA_ERR_VALIDATION', 'customer is required with a staff token', { details: [{ path: 'body.customer', message: 'required' }] });
+    }
+    const hash = idempotencyKey ? createHash('sha256').update(canonical(body)).digest('base64url') : '';
+    try {
+      const result = await this.db.transaction().execute(async (trx) => {
+        if (idempotencyKey) {
+          const seen = await orderStore.idempotency(o(trx), actor.id, idempotencyKey);
+          if (seen) {
+            if (seen.request_hash !== hash) throw new InfraError('INFRA_ERR_IDEMPOTENCY_MISMATCH', `Idempotency-Key ${idempotencyKey} was used with a different body`);
+            return { order: JSON.parse(seen.response) as OrderView, replayed: true };
+          }
+        }
+        const now = this.now();
+        const id = newId('ord', now);
+        const lines = body.lines.map((l, i) => ({ order_id: id, line_no: i + 1, sku: l.sku, qty: l.qty, unit_price: l.unitPrice, line_total: l.qty * l.unitPrice }));
+        const subtotal = lines.reduce((s, l) => s + l.line_total, 0);
+        const status = this.flows.definition(FLOW).initial;
+        const row: OrderRow = { id, customer_id: customer!, status, currency: body.currency ?? this.defaultCurrency, subtotal, total: subtotal, address: JSON.stringify(body.address), warehouse: body.warehouse ?? null, created_by: actor.id, created_at: now, updated_at: now };
+        await orderStore.insertOrder(o(trx), row, lines);
+        await this.flows.start(trx as FlowDb, FLOW, id, actor, now);
+        const allocations = await this.wms.reserve(trx, 'order', id, body.lines.map((l) => ({ sku: l.sku, qty: l.qty })), body.warehouse);
+        const shipments = [...new Set(allocations.map((a) => a.warehouse))].map((wh) => ({ id: newId('shp', now), order_id: id, warehouse: wh, status: 'pending', carrier: null, tracking_number: null, updated_at: now }));
+        await orderStore.insertShipments(o(trx), shipments);
+        await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.created', orderId: id, status, total: subtotal, currency: row.currency, at: iso(now) }, now);
+        const order = this.view(row, lines, allocations, shipments, [], [{ from: null, to: status, event: 'create', actor: actor.id, actorRole: actor.role, at: now, reason: null }], actor);
+        if (idempotencyKey) await orderStore.saveIdempotency(o(trx), { actor: actor.id, key: idempotencyKey, request_hash: hash, order_id: id, response: JSON.stringify(order), created_at: now });
+        return { order, replayed: false };
+      });
+      if (!result.replayed) this.onCommit();
+      return result;
+    } catch (err) {
+      if (err instanceof InfraError && err.code === 'INFRA_ERR_OUT_OF_STOCK') {
+        const sku = (err as InfraError & { problemExtra?: { sku?: string } }).problemExtra?.sku ?? 'unknown';
+        await this.exceptions.raise({ type: 'allocation_failed', severity: 'high', entityType: 'sku', entityId: sku, detail: err.message }).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  private view(
+    r: OrderRow,
+    lines: { sku: string; qty: number; unit_price: number; line_total: number }[],
+    allocations: Allocation[],
+    shipments: { id: string; warehouse: string; status: string; carrier: string | null; tracking_number: string | null }[],
+    payments: { id: string; provider: string; amount: number; currency: string; status: string; reference: string; created_at: number }[],
+    history: { from: string | null; to: string; event: string; actor: string; actorRole: string; at: number; reason: string | null }[],
+    actor: Actor,
+  ): OrderView {
+    return {
+      id: r.id, customer: r.customer_id, status: r.status, currency: r.currency, subtotal: Number(r.subtotal), total: Number(r.total), createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+      address: JSON.parse(r.address) as OrderView['address'], warehouse: r.warehouse,
+      lines: lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPrice: Number(l.unit_price), lineTotal: Number(l.line_total) })),
+      allocations,
+      shipments: shipments.map((s) => ({ id: s.id, warehouse: s.warehouse, status: s.status, carrier: s.carrier, trackingNumber: s.tracking_number })),
+      payments: payments.map((p) => ({ id: p.id, provider: p.provider, amount: Number(p.amount), currency: p.currency, status: p.status, reference: p.reference, at: iso(p.created_at) })),
+      history: history.map((h) => ({ ...h, at: iso(h.at) })),
+      allowedEvents: this.flows.allowedEvents(FLOW, r.status, actor.role),
+    };
+  }
+
+  /** A customer sees only their own orders: anyone else's is a 404, not a 403 (no existence leak). */
+  private async load(db: AnyDb, id: string, actor: Actor): Promise<OrderRow> {
+    const r = await orderStore.order(o(db), id);
+    if (!r || (actor.role === 'user' && r.customer_id !== actor.id)) throw new InfraError('INFRA_ERR_NOT_FOUND', `order ${id} not found`);
+    return r;
+  }
+
+  async get(id: string, actor: Actor, db: AnyDb = this.db): Promise<OrderView> {
+    const r = await this.load(db, id, actor);
+    const [lines, allocations, shipments, payments, history] = await Promise.all([
+      orderStore.lines(o(db), id), this.wms.allocations(db, 'order', id), orderStore.shipments(o(db), id), orderStore.payments(o(db), id), this.flows.history(db as FlowDb, FLOW, id),
+    ]);
+    return this.view(r, lines, allocations, shipments, payments, history, actor);
+  }
+
+  async list(q: ListOrdersQuery, actor: Actor): Promise<{ items: ReturnType<OrderService['summary']>[]; nextCursor: string | null }> {
+    const limit = q.limit ?? 50;
+    const customer = actor.role === 'user' ? actor.id : q.customer;
+    const rows = await orderStore.list(o(this.db), { ...(q.status ? { status: q.status } : {}), ...(customer ? { customer } : {}), ...(q.cursor ? { cursor: q.cursor } : {}), limit });
+    return { items: rows.map((r) => this.summary(r)), nextCursor: rows.length === limit ? rows[rows.length - 1]!.id : null };
+  }
+
+  summary(r: OrderRow) {
+    return { id: r.id, customer: r.customer_id, status: r.status, currency: r.currency, subtotal: Number(r.subtotal), total: Number(r.total), createdAt: iso(r.created_at), updatedAt: iso(r.updated_at) };
+  }
+
+  /** Fires a flow event and runs its actions, all in one transaction with the outbox row. */
+  async fire(id: string, body: OrderEventBody, actor: Actor): Promise<OrderView> {
+    const view = await this.db.transaction().execute(async (trx) => {
+      const r = await this.load(trx, id, actor);
+      const now = this.now();
+      const fired = await this.flows.fire(trx as FlowDb, FLOW, id, body.event, actor, now, {
+        ...(body.reason ? { reason: body.reason } : {}),
+        guard: async (name) => name === 'payment_recorded' ? (await orderStore.payments(o(trx), id)).some((p) => p.status === 'captured') : false,
+      });
+      for (const action of fired.transition.actions) {
+        if (action === 'release_stock') await this.wms.release(trx, 'order', id);
+        else if (action === 'ship_stock') {
+          await this.wms.ship(trx, 'order', id, actor);
+          await orderStore.updateShipments(o(trx), id, { status: 'shipped', updated_at: now, ...(body.shipping ? { carrier: body.shipping.carrier, tracking_number: body.shipping.trackingNumber } : {}) });
+        } else if (action === 'record_payment') {
+          const providerName = body.payment?.provider ?? 'manual';
+          const provider = this.providers.get(providerName);
+          if (!provider) throw new InfraError('INFRA_ERR_VALIDATION', `unknown payment provider ${providerName} (known: ${[...this.providers.keys()].join(', ')})`, { details: [{ path: 'body.payment.provider', message: 'unknown provider' }] });
+          const captured = await provider.capture({ orderId: id, amount: Number(r.total), currency: r.currency, reference: body.payment?.reference });
+          await orderStore.insertPayment(o(trx), { id: newId('pay', now), order_id: id, provider: provider.name, amount: Number(r.total), currency: r.currency, status: captured.status, reference: captured.reference, created_at: now });
+        }
+      }
+      if (fired.to === 'delivered') await orderStore.updateShipments(o(trx), id, { status: 'delivered', updated_at: now });
+      await orderStore.setStatus(o(trx), id, fired.to, now);
+      await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.status', orderId: id, from: fired.from, to: fired.to, event: body.event, at: iso(now) }, now);
+      return this.get(id, actor, trx);
+    });
+    this.onCommit();
+    return view;
+  }
+
+  /** Mirrors a flow timeout onto the order (the flow engine raised it; this adds the order's own event). */
+  async timeoutEvent(trx: AnyDb, id: string, state: string, raise: string, now: number): Promise<void> {
+    await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.timeout', orderId: id, status: state, exception: raise, at: iso(now) }, now);
+  }
+}
