@@ -13,7 +13,7 @@ let broker: RunningBroker;
 let url: string;
 
 beforeAll(async () => {
-  const config = parseConfigText('version: 1\nmqtt:\n  port: 0\n', 'infra.yaml', {}, []);
+  const config = parseConfigText('version: 1\nmqtt:\n  port: 0\n  maxPacketBytes: 4096\n', 'infra.yaml', {}, []);
   broker = await startBroker({ config, secrets: { jwtSecret: secret, streamKeySalt: 's'.repeat(43) }, logger: createLogger(), dataDir }, { issuer });
   url = broker.endpoints[0]?.url as string;
 });
@@ -67,5 +67,22 @@ describe('broker bus', () => {
     expect(seen).toEqual([]);
     await off();
     rider.end(true);
+  });
+
+  it('enforces mqtt.maxPacketBytes on TCP: an oversize publish closes the connection and reaches nobody', async () => {
+    const seen: BusMessage[] = [];
+    const off = await broker.bus.subscribe('fleet/#', (m) => seen.push(m));
+    const rider = await client('r3', 'rider');
+    try {
+      await rider.publishAsync('fleet/r3/loc', Buffer.alloc(3000, 1), { qos: 1 }); // under the limit
+      const closed = new Promise<void>((r) => rider.once('close', () => r()));
+      rider.publish('fleet/r3/loc', Buffer.alloc(5000, 2), { qos: 1 });
+      await closed;
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seen.map((m) => m.payload.length)).toEqual([3000]);
+    } finally {
+      await off();
+      rider.end(true);
+    }
   });
 });

@@ -1,9 +1,19 @@
 import { createServer, type Server as NetServer } from 'node:net';
-import { Aedes } from 'aedes';
+import { join } from 'node:path';
+import { Aedes, type AedesPublishPacket } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { listenOn, type Endpoint, type Health, type RunningService, type ServiceContext, type TokenIssuer, type UpgradeRouter, type EventBus } from '@infra/core';
+import {
+  listenOn, migrateModules, openSqlite, topics, urlHost,
+  type Endpoint, type EventBus, type Health, type RunningService, type ServiceContext, type TokenIssuer, type UpgradeRouter,
+} from '@infra/core';
+import type { ImEvent, PresenceState } from '@infra/core/topics';
 import { makeAuthenticate, claimsOf } from './auth/authenticate.js';
-import { mayPublish, maySubscribe } from './auth/acl.js';
+import { mayPublish, maySubscribeAsMember } from './auth/acl.js';
+import { openBrokerPersistence } from './persistence.js';
+import { ImService, ImStore, imMigrations, imRoutes, imSendHandler, type ImTables } from './im/index.js';
+import { ChannelAudience } from './im/audience.js';
+import { PresenceTracker, stalePresence } from './presence/index.js';
+import { guardConnection } from './guard/packet-size.js';
 
 export const MQTT_WS_PATH = '/mqtt';
 
@@ -15,96 +25,203 @@ export interface RunningBroker extends RunningService {
   readonly aedes: Aedes;
   /** the in-process MQTT bus other pillars publish their events through */
   readonly bus: EventBus;
+  readonly im: ImService;
 }
 
-/** Starts aedes on mqtt.port (TCP) and, when a gateway is present, on ws://…/mqtt. Every connection is authenticated and every topic authorised. */
+const IM_SEND = topics.imSend;
+const CHANNEL_PREFIX = 'im/c/';
+
+/**
+ * Starts aedes on mqtt.port (TCP) and, when a gateway is present, on ws://…/mqtt, with durable state under
+ * <data.dir>/broker and the IM domain in <data.dir>/im.db. Every connection is authenticated and every topic authorised.
+ */
 export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Promise<RunningBroker> {
   const log = ctx.logger.child({ service: 'broker' });
-  const aedes = await Aedes.createBroker({
-    id: `infra-${ctx.config.name}`,
-    authenticate: makeAuthenticate(opts.issuer, log),
-    authorizePublish(client, packet, done) {
-      if (client === null) return done(null); // the broker's own publishes (will, $SYS)
-      const user = claimsOf(client);
-      if (user && mayPublish(user, packet.topic)) return done(null);
-      log.info({ clientId: client.id, topic: packet.topic }, 'publish refused');
-      done(new Error('publish not authorised'));
-    },
-    authorizeSubscribe(client, sub, done) {
-      const user = claimsOf(client);
-      if (user && maySubscribe(user, sub.topic)) return done(null, sub);
-      log.info({ clientId: client.id, topic: sub.topic }, 'subscribe refused');
-      done(null, null); // SUBACK 0x80 for this filter; the connection stays up
-    },
-  });
-  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch((err: Error) => log.error({ err: err.message }, 'broker cleanup failed'));
+  };
 
-  const tcp: NetServer = createServer((socket) => aedes.handle(socket));
-  let port: number;
   try {
-    port = await listenOn(tcp, ctx.config.mqtt.port, ctx.config.http.host, 'mqtt.port');
+    const database = openSqlite<ImTables>(join(ctx.dataDir, 'im.db'));
+    cleanups.push(() => database.close());
+    const applied = await migrateModules(database.db as never, [imMigrations]);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+    const store = new ImStore(database.db);
+    const durable = await openBrokerPersistence(ctx.dataDir);
+    cleanups.push(() => durable.close());
+
+    // Late-bound: the notifier and presence publish through aedes, created below.
+    let aedesRef: Aedes | undefined;
+    const pending = new Set<Promise<void>>();
+    const publish = (topic: string, payload: string, retain = false): void => {
+      const a = aedesRef;
+      if (!a || a.closed) return;
+      const p = new Promise<void>((resolve) => {
+        a.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, (err) => {
+          if (err) log.warn({ topic, err: err.message }, 'broker publish failed');
+          resolve();
+        });
+      });
+      pending.add(p);
+      void p.then(() => pending.delete(p));
+    };
+    const toUser = (userId: string, event: ImEvent): void => publish(topics.imUser(userId), JSON.stringify(event));
+    const audience = new ChannelAudience(store);
+    const im = new ImService(store, ctx.config.im, {
+      toUsers: (userIds, event) => {
+        const json = JSON.stringify(event);
+        for (const u of userIds) publish(topics.imUser(u), json);
+      },
+      toChannel: (convId, event) => publish(topics.imChannel(convId), JSON.stringify(event)),
+      membershipChanged: (convId, userId, present) => audience.update(convId, userId, present),
+    });
+    const onSend = imSendHandler(im, toUser, log);
+    const presence = new PresenceTracker((userId: string, state: PresenceState) => publish(topics.presence(userId), JSON.stringify(state), true));
+    const tracksPresence = (role: string): boolean => role === 'user' || role === 'rider';
+
+    const aedes = await Aedes.createBroker({
+      id: `infra-${ctx.config.name}`,
+      persistence: durable.persistence,
+      authenticate: makeAuthenticate(opts.issuer, log),
+      authorizePublish(client, packet, done) {
+        if (client === null) return done(null); // the broker's own publishes (will, $SYS, IM deliveries)
+        const user = claimsOf(client);
+        if (user && mayPublish(user, packet.topic)) {
+          if (packet.topic === IM_SEND) return onSend(user, client.id, packet, done);
+          // a device's own presence publish may only say away/online; the broker publishes the full retained state instead
+          if (tracksPresence(user.role) && packet.topic.startsWith('presence/')) {
+            let away = false;
+            try {
+              away = (JSON.parse(packet.payload.toString()) as { status?: unknown }).status === 'away';
+            } catch { /* anything else means online */ }
+            packet.payload = Buffer.from(JSON.stringify(presence.setAway(user.sub, away)));
+            packet.retain = true;
+          }
+          return done(null);
+        }
+        log.info({ clientId: client.id, topic: packet.topic }, 'publish refused');
+        done(new Error('publish not authorised'));
+      },
+      authorizeSubscribe(client, sub, done) {
+        const user = claimsOf(client);
+        const verdict = user ? maySubscribeAsMember(user, sub.topic, im) : false;
+        const finish = (ok: boolean): void => {
+          if (ok) return done(null, sub);
+          log.info({ clientId: client.id, topic: sub.topic }, 'subscribe refused');
+          done(null, null); // SUBACK 0x80 for this filter; the connection stays up
+        };
+        if (typeof verdict === 'boolean') return finish(verdict);
+        verdict.then(
+          async (ok) => {
+            if (ok && sub.topic.startsWith(CHANNEL_PREFIX)) await audience.load(sub.topic.slice(CHANNEL_PREFIX.length));
+            finish(ok);
+          },
+          (err: Error) => {
+            log.error({ clientId: client.id, err: err.message }, 'membership check failed');
+            finish(false);
+          },
+        );
+      },
+      authorizeForward(client, packet): AedesPublishPacket | null {
+        const topic = packet.topic;
+        // im/send is consumed by the broker, never relayed (not even to backends subscribed to #)
+        if (topic === IM_SEND) return null;
+        if (topic.startsWith(CHANNEL_PREFIX)) {
+          const user = claimsOf(client);
+          if (user && user.role !== 'service' && user.role !== 'admin' && !audience.mayReceive(topic.slice(CHANNEL_PREFIX.length), user.sub)) return null;
+        }
+        return packet;
+      },
+    });
+    aedesRef = aedes;
+    cleanups.push(() => new Promise<void>((r) => aedes.close(() => r())));
+    aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+    aedes.on('client', (client) => {
+      const user = claimsOf(client);
+      if (user && tracksPresence(user.role)) presence.connected(user.sub, client.id, client);
+    });
+    aedes.on('clientDisconnect', (client) => {
+      const user = claimsOf(client);
+      if (user && tracksPresence(user.role)) presence.disconnected(user.sub, client.id, client);
+    });
+
+    for (const state of await stalePresence(durable.persistence as Parameters<typeof stalePresence>[0])) publish(topics.presence(state.userId), JSON.stringify(state), true);
+    await Promise.all([...pending]);
+
+    const maxPacketBytes = ctx.config.mqtt.maxPacketBytes;
+    const tcp: NetServer = createServer((socket) =>
+      aedes.handle(guardConnection(socket, maxPacketBytes, (declared) => log.warn({ remote: socket.remoteAddress, declared, limit: maxPacketBytes }, 'mqtt packet over mqtt.maxPacketBytes: connection closed'))),
+    );
+    const port = await listenOn(tcp, ctx.config.mqtt.port, ctx.config.http.host, 'mqtt.port');
+
+    let wss: WebSocketServer | undefined;
+    let unmount = (): void => undefined;
+    const host = urlHost(ctx.config.http.host);
+    const endpoints: Endpoint[] = [{ name: 'mqtt', url: `mqtt://${host}:${port}`, port, configKey: 'mqtt.port' }];
+    log.info({ port, state: durable.dir }, 'broker listening');
+
+    const mountWebSocket = (router: UpgradeRouter): void => {
+      if (!ctx.config.mqtt.websocket || wss) return;
+      const server = new WebSocketServer({ noServer: true, maxPayload: ctx.config.mqtt.maxPacketBytes });
+      wss = server;
+      const remove = router.mount(MQTT_WS_PATH, (req, socket, head) => {
+        server.handleUpgrade(req, socket, head, (ws) => {
+          const stream = createWebSocketStream(ws);
+          stream.on('error', () => stream.destroy());
+          aedes.handle(stream, req);
+        });
+      });
+      unmount = () => void remove();
+      const wsUrl = `${router.baseUrl.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
+      endpoints.push({ name: 'mqtt-ws', url: wsUrl, port: Number(new URL(wsUrl).port), configKey: 'http.port' });
+      log.info({ url: wsUrl }, 'mqtt over websocket mounted');
+    };
+
+    const bus: EventBus = {
+      publish: (topic, payload, o = {}) =>
+        new Promise((resolve, reject) => {
+          aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: o.qos ?? 0, retain: o.retain ?? false, dup: false }, (err) => (err ? reject(err) : resolve()));
+        }),
+      subscribe: (filter, handler) =>
+        new Promise((resolve) => {
+          const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void): void => {
+            handler({ topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload) });
+            cb();
+          };
+          aedes.subscribe(filter, deliver, () =>
+            resolve(() => new Promise<void>((r) => aedes.unsubscribe(filter, deliver, () => r()))),
+          );
+        }),
+    };
+
+    return {
+      name: 'broker',
+      aedes,
+      bus,
+      im,
+      ready: Promise.resolve(),
+      endpoints,
+      routes: [{ name: 'im', plugin: imRoutes(im) }],
+      mountWebSocket,
+      async health(): Promise<Health> {
+        return aedes.closed ? { ok: false, detail: 'broker closed' } : { ok: true, clients: aedes.connectedClients };
+      },
+      async close() {
+        unmount();
+        // retained "offline" for everyone still connected, written before the state store closes
+        presence.allOffline();
+        await Promise.all([...pending]);
+        const tcpClosed = new Promise<void>((r) => tcp.close(() => r()));
+        for (const ws of wss?.clients ?? []) ws.terminate();
+        wss?.close();
+        aedesRef = undefined;
+        await cleanup(); // aedes, then the LevelDB, then im.db
+        await tcpClosed;
+      },
+    };
   } catch (err) {
-    await new Promise<void>((r) => aedes.close(() => r()));
+    await cleanup();
     throw err;
   }
-
-  let wss: WebSocketServer | undefined;
-  let unmount = (): void => undefined;
-  const host = ctx.config.http.host.includes(':') ? `[${ctx.config.http.host}]` : ctx.config.http.host;
-  const endpoints: Endpoint[] = [{ name: 'mqtt', url: `mqtt://${host}:${port}`, port, configKey: 'mqtt.port' }];
-  log.info({ port }, 'broker listening');
-
-  const mountWebSocket = (router: UpgradeRouter): void => {
-    if (!ctx.config.mqtt.websocket || wss) return;
-    const server = new WebSocketServer({ noServer: true, maxPayload: ctx.config.mqtt.maxPacketBytes });
-    wss = server;
-    const remove = router.mount(MQTT_WS_PATH, (req, socket, head) => {
-      server.handleUpgrade(req, socket, head, (ws) => {
-        const stream = createWebSocketStream(ws);
-        stream.on('error', () => stream.destroy());
-        aedes.handle(stream, req);
-      });
-    });
-    unmount = () => void remove();
-    const wsUrl = `${router.baseUrl.replace(/^http/, 'ws')}${MQTT_WS_PATH}`;
-    endpoints.push({ name: 'mqtt-ws', url: wsUrl, port: Number(new URL(wsUrl).port), configKey: 'http.port' });
-    log.info({ url: wsUrl }, 'mqtt over websocket mounted');
-  };
-
-  const bus: EventBus = {
-    publish: (topic, payload, o = {}) =>
-      new Promise((resolve, reject) => {
-        aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: o.qos ?? 0, retain: o.retain ?? false, dup: false }, (err) => (err ? reject(err) : resolve()));
-      }),
-    subscribe: (filter, handler) =>
-      new Promise((resolve) => {
-        const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void): void => {
-          handler({ topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload) });
-          cb();
-        };
-        aedes.subscribe(filter, deliver, () =>
-          resolve(() => new Promise<void>((r) => aedes.unsubscribe(filter, deliver, () => r()))),
-        );
-      }),
-  };
-
-  return {
-    name: 'broker',
-    aedes,
-    bus,
-    ready: Promise.resolve(),
-    endpoints,
-    mountWebSocket,
-    async health(): Promise<Health> {
-      return aedes.closed ? { ok: false, detail: 'broker closed' } : { ok: true, clients: aedes.connectedClients };
-    },
-    async close() {
-      unmount();
-      const tcpClosed = new Promise<void>((r) => tcp.close(() => r()));
-      for (const ws of wss?.clients ?? []) ws.terminate();
-      wss?.close();
-      await new Promise<void>((r) => aedes.close(() => r()));
-      await tcpClosed;
-    },
-  };
 }

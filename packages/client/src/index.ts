@@ -1,33 +1,6 @@
-import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '@infra/core/topics';
 
 export { topics };
-
-export interface ConnectOptions {
-  /** mqtt://host:1883 or ws://host:8080/mqtt */
-  url: string;
-  /** the user id; must equal the token's subject */
-  userId: string;
-  /** a JWT from `infra token` or POST /api/v1/auth/tokens */
-  token: string;
-  clientId?: string;
-  /** keep the session (and its QoS 1 queue) across reconnects */
-  persistentSession?: boolean;
-}
-
-/**
- * Connects to an infra broker with the settings it needs: MQTT 3.1.1 (aedes refuses v5),
- * username = user id, password = token. Subscribes to the user's own inbox.
- */
-export async function connectInfra(opts: ConnectOptions): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(opts.url, {
-    protocolVersion: 4,
-    username: opts.userId,
-    password: opts.token,
-    clientId: opts.clientId ?? `${opts.userId}-${Math.random().toString(16).slice(2, 10)}`,
-    clean: !opts.persistentSession,
-    reconnectPeriod: 1000,
-  });
-  await client.subscribeAsync(topics.imUser(opts.userId), { qos: 1 });
-  return client;
-}
+export type { ConversationKind, MemberRole, ContentType, MessageType, SendRequest, ImMessage, ImEvent, PresenceState } from '@infra/core/topics';
+export { connectInfra, type ConnectOptions } from './connect.js';
+export { InfraChat, ImError, type Ack, type ChatOptions } from './chat.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TokenClaims } from '@infra/core';
-import { mayPublish, maySubscribe } from './acl.js';
+import { mayPublish, maySubscribe, maySubscribeAsMember } from './acl.js';
 
 const as = (sub: string, role: TokenClaims['role']): TokenClaims => ({ sub, role, exp: 0 });
 
@@ -32,5 +32,31 @@ describe('topic ACL', () => {
     expect(mayPublish(r, 'fleet/r1/loc')).toBe(true);
     expect(mayPublish(r, 'fleet/r2/loc')).toBe(false);
     expect(mayPublish(r, 'fleet/r1/loc/extra')).toBe(false);
+  });
+});
+
+describe('membership ACL', () => {
+  const rules = {
+    mayReadChannel: async (user: string, conv: string) => user === 'u1' && conv === 'conv_ch',
+    maySeePresence: async (viewer: string, subject: string) => viewer === 'u1' && subject === 'u2',
+  };
+
+  it('widens subscriptions by membership only, never to wildcards', async () => {
+    const u = as('u1', 'user');
+    expect(maySubscribeAsMember(u, 'im/u/u1', rules)).toBe(true);
+    expect(await maySubscribeAsMember(u, 'im/c/conv_ch', rules)).toBe(true);
+    expect(await maySubscribeAsMember(as('u3', 'user'), 'im/c/conv_ch', rules)).toBe(false);
+    expect(await maySubscribeAsMember(u, 'presence/u2', rules)).toBe(true);
+    expect(await maySubscribeAsMember(u, 'presence/u3', rules)).toBe(false);
+    for (const f of ['im/c/+', 'im/c/#', 'presence/+', 'presence/#', 'im/c/conv_ch/x', 'im/u/u2']) expect(await maySubscribeAsMember(u, f, rules)).toBe(false);
+  });
+
+  it('matches own topics exactly (no prefix or suffix tricks)', () => {
+    const u = as('u1', 'user');
+    expect(maySubscribe(u, 'im/u/u1x')).toBe(false);
+    expect(maySubscribe(u, 'im/u/u')).toBe(false);
+    expect(mayPublish(u, 'presence/u1/x')).toBe(false);
+    expect(mayPublish(as('r1', 'rider'), 'fleet/r1/locx')).toBe(false);
+    expect(mayPublish(as('r1', 'rider'), 'fleet/r1x/loc')).toBe(false);
   });
 });

@@ -1,0 +1,364 @@
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import { InfraError, isInfraError, newId, parseDuration, type TokenClaims } from '@infra/core';
+import type { ImEvent, ImMessage, MemberRole, MessageType } from '@infra/core/topics';
+import { bodySchemas, SendEnvelope, type Conversation, type CreateConversationBody, type Member } from './schema.js';
+import type { ConversationRow, ImStore, MessageRow } from './store.js';
+import { BatchMemo } from './batch.js';
+import { conversationView, messageView } from './views.js';
+
+export { messageView } from './views.js';
+
+export interface ImSettings {
+  maxGroupSize: number;
+  maxMessageBytes: number;
+  recallWindow: string;
+  temporaryTtl: string;
+  syncPageSize: number;
+  sendRate: number;
+  sendBurst: number;
+}
+
+/** Where the service's events go; the broker wires it to MQTT (im/u/{userId}, im/c/{convId}). */
+export interface ImNotifier {
+  toUsers(userIds: readonly string[], event: ImEvent): void;
+  toChannel(convId: string, event: ImEvent): void;
+  /** channel membership changed: `present` says whether userId is a member now */
+  membershipChanged(convId: string, userId: string, present: boolean): void;
+}
+
+export interface SendOutcome {
+  ack: Extract<ImEvent, { kind: 'ack' }>;
+  message: ImMessage;
+}
+
+const envelopeCheck = TypeCompiler.Compile(SendEnvelope);
+const bodyChecks = Object.fromEntries(Object.entries(bodySchemas).map(([k, s]) => [k, TypeCompiler.Compile(s as TSchema)])) as Record<MessageType, TypeCheck<TSchema>>;
+const isBackend = (c: TokenClaims): boolean => c.role === 'service' || c.role === 'admin';
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function firstError(check: TypeCheck<TSchema>, value: unknown): string {
+  const e = check.Errors(value).First();
+  return e ? `${e.path || '/'}: ${e.message}` : 'invalid';
+}
+
+interface SendRequestBody {
+  convId: string;
+  clientMsgId: string;
+  type: string;
+  body: Record<string, unknown>;
+}
+
+interface PendingSend {
+  caller: TokenClaims;
+  req: SendRequestBody;
+  type: MessageType;
+  resolve: (outcome: SendOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
+interface StoredSend {
+  conv: ConversationRow;
+  row: MessageRow;
+  duplicate: boolean;
+  audience: string[];
+}
+
+/** Conversations, membership, messages with per-conversation seq, receipts and sync. No HTTP, no MQTT, no SQL strings. */
+export class ImService {
+  private readonly recallMs: number;
+  private readonly sendQueue: PendingSend[] = [];
+  private flushing = false;
+  private readonly temporaryMs: number;
+
+  constructor(
+    private readonly store: ImStore,
+    readonly settings: ImSettings,
+    private readonly notify: ImNotifier,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.recallMs = parseDuration(settings.recallWindow) * 1000;
+    this.temporaryMs = parseDuration(settings.temporaryTtl) * 1000;
+  }
+
+  async create(caller: TokenClaims, input: CreateConversationBody): Promise<{ conversation: Conversation; created: boolean }> {
+    const now = this.now();
+    const others = (input.members ?? []).filter((m) => m !== caller.sub);
+    const creatorJoins = !isBackend(caller);
+    if (input.kind === 'direct') {
+      const pair = creatorJoins ? [caller.sub, ...others] : others;
+      if (pair.length !== 2) throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', 'a direct conversation has exactly two distinct members');
+      const key = [...pair].sort().join('|');
+      return this.store.transaction(async (tx) => {
+        const existing = await tx.directByKey(key);
+        if (existing) return { conversation: conversationView(existing), created: false };
+        const row: ConversationRow = { id: newId('conv'), kind: 'direct', title: null, created_by: caller.sub, direct_key: key, last_seq: 0, expires_at: null, created_at: now };
+        await tx.insertConversation(row);
+        for (const u of pair) await tx.insertMember({ conv_id: row.id, user_id: u, role: 'member', joined_seq: 0, read_seq: 0, muted: 0, joined_at: now });
+        return { conversation: conversationView(row), created: true };
+      });
+    }
+    if (input.ttl !== undefined && input.kind !== 'temporary') throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', 'ttl applies to temporary conversations only');
+    const total = others.length + (creatorJoins ? 1 : 0);
+    if (total > this.settings.maxGroupSize) throw new InfraError('INFRA_ERR_IM_GROUP_FULL', `${total} members exceed im.maxGroupSize ${this.settings.maxGroupSize}`);
+    const expiresAt = input.kind === 'temporary' ? now + (input.ttl ? parseDuration(input.ttl) * 1000 : this.temporaryMs) : null;
+    const row: ConversationRow = { id: newId('conv'), kind: input.kind, title: input.title ?? null, created_by: caller.sub, direct_key: null, last_seq: 0, expires_at: expiresAt, created_at: now };
+    await this.store.transaction(async (tx) => {
+      await tx.insertConversation(row);
+      if (creatorJoins) await tx.insertMember({ conv_id: row.id, user_id: caller.sub, role: 'owner', joined_seq: 0, read_seq: 0, muted: 0, joined_at: now });
+      for (const u of others) await tx.insertMember({ conv_id: row.id, user_id: u, role: 'member', joined_seq: 0, read_seq: 0, muted: 0, joined_at: now });
+    });
+    return { conversation: conversationView(row, creatorJoins ? { role: 'owner' } : {}), created: true };
+  }
+
+  async list(caller: TokenClaims): Promise<Conversation[]> {
+    const rows = await this.store.conversationsOf(caller.sub);
+    return rows.map((r) => conversationView(r, r));
+  }
+
+  async get(caller: TokenClaims, convId: string): Promise<Conversation> {
+    const { conv, member } = await this.access(caller, convId);
+    return conversationView(conv, member ?? {});
+  }
+
+  async members(caller: TokenClaims, convId: string): Promise<Member[]> {
+    await this.access(caller, convId);
+    const rows = await this.store.members(convId);
+    return rows.map((m) => ({ userId: m.user_id, role: m.role, readSeq: m.read_seq, joinedAt: iso(m.joined_at) }));
+  }
+
+  /** Self-service join: channels are open to every user; groups need an owner or admin to add you. */
+  async join(caller: TokenClaims, convId: string): Promise<void> {
+    const conv = await this.conversationOrThrow(convId);
+    if (conv.kind !== 'channel') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', `${conv.kind} conversations are joined by invitation (POST .../members by an owner or admin)`);
+    await this.addUsers(conv, [caller.sub]);
+  }
+
+  async addMembers(caller: TokenClaims, convId: string, userIds: string[]): Promise<void> {
+    const { conv } = await this.manage(caller, convId);
+    await this.addUsers(conv, userIds);
+  }
+
+  async leave(caller: TokenClaims, convId: string): Promise<void> {
+    const conv = await this.conversationOrThrow(convId);
+    if (conv.kind === 'direct') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'a direct conversation cannot be left');
+    if (!(await this.store.deleteMember(convId, caller.sub))) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${convId}`);
+    await this.membershipEvent(conv, caller.sub, 'left');
+  }
+
+  async removeMember(caller: TokenClaims, convId: string, userId: string): Promise<void> {
+    const { conv } = await this.manage(caller, convId);
+    const target = await this.store.member(convId, userId);
+    if (!target) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${userId} is not a member of ${convId}`);
+    if (target.role === 'owner') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'the owner cannot be removed');
+    await this.store.deleteMember(convId, userId);
+    await this.membershipEvent(conv, userId, 'removed');
+    this.notify.toUsers([userId], { kind: 'member', convId, userId, change: 'removed' });
+  }
+
+  async setRole(caller: TokenClaims, convId: string, userId: string, role: 'admin' | 'member'): Promise<void> {
+    const { conv, member } = await this.manage(caller, convId);
+    if (member && member.role !== 'owner') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'only the owner changes roles');
+    const target = await this.store.member(convId, userId);
+    if (!target) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${userId} is not a member of ${convId}`);
+    if (target.role === 'owner') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'the owner’s role is fixed');
+    await this.store.setRole(convId, userId, role);
+    await this.membershipEvent(conv, userId, 'role', role);
+  }
+
+  /** Mute (or unmute) a member: a muted member still reads but cannot send. Owners, admins, backends; not the owner. */
+  async setMuted(caller: TokenClaims, convId: string, userId: string, muted: boolean): Promise<void> {
+    await this.manage(caller, convId);
+    const target = await this.store.member(convId, userId);
+    if (!target) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${userId} is not a member of ${convId}`);
+    if (target.role === 'owner') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'the owner cannot be muted');
+    await this.store.setMuted(convId, userId, muted);
+  }
+
+  /** Read receipt: moves the user's read mark forward and tells the other members (not in channels). */
+  async markRead(caller: TokenClaims, convId: string, seq: number): Promise<{ readSeq: number; unread: number }> {
+    const { conv, member } = await this.access(caller, convId);
+    if (!member) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${convId}`);
+    const target = Math.min(seq, conv.last_seq);
+    const moved = await this.store.advanceRead(convId, caller.sub, target);
+    if (moved) {
+      const event: ImEvent = { kind: 'read', convId, userId: caller.sub, seq: target };
+      this.notify.toUsers(conv.kind === 'channel' ? [caller.sub] : await this.store.memberIds(convId), event);
+    }
+    const readSeq = (await this.store.member(convId, caller.sub))?.read_seq ?? target;
+    return { readSeq, unread: await this.store.unread(convId, caller.sub, readSeq) };
+  }
+
+  async sync(caller: TokenClaims, since: string | undefined, limit: number | undefined): Promise<{ messages: ImMessage[]; cursor: string; more: boolean }> {
+    const after = since === undefined ? 0 : Number(since);
+    const page = Math.min(limit ?? this.settings.syncPageSize, this.settings.syncPageSize);
+    const rows = await this.store.sync(caller.sub, after, page);
+    const last = rows[rows.length - 1];
+    return { messages: rows.map(messageView), cursor: last ? String(last.id) : String(after), more: rows.length === page };
+  }
+
+  /** Scrollback: a page of one conversation's history before `beforeSeq` (default: the newest), oldest first. */
+  async history(caller: TokenClaims, convId: string, beforeSeq: number | undefined, limit: number | undefined): Promise<{ messages: ImMessage[]; more: boolean }> {
+    const { member } = await this.access(caller, convId);
+    const page = Math.min(limit ?? this.settings.syncPageSize, this.settings.syncPageSize);
+    const rows = await this.store.history(convId, member?.joined_seq ?? 0, beforeSeq ?? Number.MAX_SAFE_INTEGER, page);
+    return { messages: rows.reverse().map(messageView), more: rows.length === page };
+  }
+
+  /**
+   * A device's im/send: validate, then in one transaction de-duplicate by clientMsgId, claim the next seq and store.
+   * Delivery happens after the commit; the returned ack goes to the sender.
+   */
+  async send(caller: TokenClaims, raw: unknown): Promise<SendOutcome> {
+    if (!envelopeCheck.Check(raw)) throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `bad im/send payload: ${firstError(envelopeCheck, raw)}`);
+    const req = raw as SendRequestBody;
+    const type = req.type as MessageType;
+    const check = bodyChecks[type];
+    if (!check.Check(req.body)) throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `bad ${type} body: ${firstError(check, req.body)}`);
+    if (type === 'system' && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'system messages come from backends (service tokens) only');
+    return new Promise<SendOutcome>((resolve, reject) => {
+      this.sendQueue.push({ caller, req, type, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flushSends());
+      }
+    });
+  }
+
+  /**
+   * Group commit: the sends that arrived while the previous transaction ran share the next one (a commit per
+   * message was most of the cost). Each send keeps its own outcome: a refused one (InfraError) does not affect
+   * the others; a storage failure rolls the whole batch back and fails every send in it (no PUBACK: devices resend).
+   */
+  private async flushSends(): Promise<void> {
+    try {
+      while (this.sendQueue.length > 0) {
+        const batch = this.sendQueue.splice(0, 256);
+        let results: (StoredSend | InfraError)[] = [];
+        try {
+          await this.store.transaction(async (tx) => {
+            results = [];
+            const memo = new BatchMemo(tx);
+            for (const item of batch) {
+              try {
+                results.push(await this.storeSend(tx, memo, item));
+              } catch (err) {
+                if (!isInfraError(err)) throw err;
+                results.push(err);
+              }
+            }
+          });
+        } catch (err) {
+          for (const item of batch) item.reject(err);
+          continue;
+        }
+        // deliveries leave in commit (= seq) order
+        batch.forEach((item, i) => {
+          const r = results[i] as StoredSend | InfraError;
+          if (r instanceof InfraError) item.reject(r);
+          else item.resolve(this.deliverStored(r));
+        });
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Inside the batch transaction: de-duplicate by clientMsgId, check rights, claim the next seq, store. */
+  private async storeSend(tx: ImStore, memo: BatchMemo, { caller, req, type }: PendingSend): Promise<StoredSend> {
+    const now = this.now();
+    const conv = await memo.conversation(req.convId);
+    if (!conv) throw new InfraError('INFRA_ERR_IM_CONVERSATION_NOT_FOUND', `no conversation ${req.convId}`);
+    const member = await memo.member(conv.id, caller.sub);
+    if (!member && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${conv.id}`);
+    const dup = await tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
+    if (dup) return { conv, row: dup, duplicate: true, audience: [] };
+    if (conv.expires_at !== null && conv.expires_at <= now) throw new InfraError('INFRA_ERR_IM_EXPIRED', `conversation ${conv.id} expired at ${iso(conv.expires_at)}`);
+    if (conv.kind === 'channel' && member && member.role === 'member') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'only owners and admins post in a channel');
+    if (member && member.muted === 1) throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', `${caller.sub} is muted in ${conv.id}`);
+    if (type === 'recall' || type === 'edit') {
+      const seq = req.body['seq'] as number;
+      const target = await tx.messageBySeq(conv.id, seq);
+      if (!target || target.type === 'recall' || target.type === 'edit' || target.recalled_at !== null) throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `no message ${seq} to ${type} in ${conv.id}`);
+      if (target.sender_id !== caller.sub && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', `only the sender may ${type} message ${seq}`);
+      if (type === 'recall') {
+        if (now - target.created_at > this.recallMs && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_RECALL_WINDOW', `message ${seq} is older than im.recallWindow (${this.settings.recallWindow})`);
+        await tx.markRecalled(conv.id, seq, now);
+      } else {
+        if (target.type !== 'text') throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', 'only text messages can be edited');
+        const { seq: _s, ...content } = req.body;
+        await tx.markEdited(conv.id, seq, JSON.stringify(content), now);
+      }
+    }
+    const seq = await tx.nextSeq(conv.id);
+    const row = await tx.insertMessage({ conv_id: conv.id, seq, sender_id: caller.sub, client_msg_id: req.clientMsgId, type, body: JSON.stringify(req.body), created_at: now, edited_at: null, recalled_at: null });
+    return { conv, row, duplicate: false, audience: conv.kind === 'channel' ? [] : await memo.audience(conv.id) };
+  }
+
+  private deliverStored(result: StoredSend): SendOutcome {
+    const message = messageView(result.row);
+    if (!result.duplicate) {
+      const event: ImEvent = { kind: 'message', message };
+      if (result.conv.kind === 'channel') this.notify.toChannel(result.conv.id, event);
+      else this.notify.toUsers(result.audience, event);
+    }
+    return { ack: { kind: 'ack', convId: message.convId, clientMsgId: message.clientMsgId, seq: message.seq, cursor: message.cursor, duplicate: result.duplicate }, message };
+  }
+
+  /** May this user read the broadcast topic of this channel? (ACL for im/c/{convId}) */
+  async mayReadChannel(userId: string, convId: string): Promise<boolean> {
+    const conv = await this.store.conversation(convId);
+    return conv?.kind === 'channel' && (await this.store.member(convId, userId)) !== undefined;
+  }
+
+  /** May `viewer` see `subject`'s presence? Only when they share a conversation. */
+  maySeePresence(viewer: string, subject: string): Promise<boolean> {
+    return this.store.shareConversation(viewer, subject);
+  }
+
+  private async conversationOrThrow(convId: string): Promise<ConversationRow> {
+    const conv = await this.store.conversation(convId);
+    if (!conv) throw new InfraError('INFRA_ERR_IM_CONVERSATION_NOT_FOUND', `no conversation ${convId}`);
+    return conv;
+  }
+
+  /** Members (and backends) may read a conversation; anyone else gets NOT_MEMBER. */
+  private async access(caller: TokenClaims, convId: string) {
+    const conv = await this.conversationOrThrow(convId);
+    const member = await this.store.member(convId, caller.sub);
+    if (!member && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${convId}`);
+    return { conv, member };
+  }
+
+  /** Owners, admins and backends manage membership. */
+  private async manage(caller: TokenClaims, convId: string) {
+    const { conv, member } = await this.access(caller, convId);
+    if (conv.kind === 'direct') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'direct conversations have fixed members');
+    if (member && member.role === 'member' && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'only owners and admins manage members');
+    return { conv, member };
+  }
+
+  private async addUsers(conv: ConversationRow, userIds: string[]): Promise<void> {
+    const now = this.now();
+    const added: string[] = [];
+    await this.store.transaction(async (tx) => {
+      const fresh = (await Promise.all(userIds.map(async (u) => ((await tx.member(conv.id, u)) ? undefined : u)))).filter((u): u is string => u !== undefined);
+      const count = await tx.memberCount(conv.id);
+      if (count + fresh.length > this.settings.maxGroupSize) throw new InfraError('INFRA_ERR_IM_GROUP_FULL', `${conv.id} would have ${count + fresh.length} members, over im.maxGroupSize ${this.settings.maxGroupSize}`);
+      const current = await tx.conversation(conv.id);
+      for (const u of fresh) {
+        await tx.insertMember({ conv_id: conv.id, user_id: u, role: 'member', joined_seq: current?.last_seq ?? 0, read_seq: current?.last_seq ?? 0, muted: 0, joined_at: now });
+        added.push(u);
+      }
+    });
+    for (const u of added) await this.membershipEvent(conv, u, 'joined');
+  }
+
+  private async membershipEvent(conv: ConversationRow, userId: string, change: 'joined' | 'left' | 'removed' | 'role', role?: MemberRole): Promise<void> {
+    if (conv.kind === 'channel') this.notify.membershipChanged(conv.id, userId, change !== 'left' && change !== 'removed');
+    const event: ImEvent = { kind: 'member', convId: conv.id, userId, change, ...(role ? { role } : {}) };
+    // channels announce membership only to the member concerned and the managers, not the whole audience
+    const to = conv.kind === 'channel' ? [userId, ...(await this.store.members(conv.id)).filter((m) => m.role !== 'member').map((m) => m.user_id)] : [...(await this.store.memberIds(conv.id)), userId];
+    this.notify.toUsers([...new Set(to)], event);
+  }
+}

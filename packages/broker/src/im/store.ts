@@ -1,0 +1,242 @@
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { ConversationKind, MemberRole } from '@infra/core/topics';
+
+export interface ConversationRow {
+  id: string;
+  kind: ConversationKind;
+  title: string | null;
+  created_by: string;
+  direct_key: string | null;
+  last_seq: number;
+  expires_at: number | null;
+  created_at: number;
+}
+
+export interface MemberRow {
+  conv_id: string;
+  user_id: string;
+  role: MemberRole;
+  joined_seq: number;
+  read_seq: number;
+  muted: number;
+  joined_at: number;
+}
+
+export interface MessageRow {
+  id: number;
+  conv_id: string;
+  seq: number;
+  sender_id: string;
+  client_msg_id: string;
+  type: string;
+  body: string;
+  created_at: number;
+  edited_at: number | null;
+  recalled_at: number | null;
+}
+
+export interface ImTables {
+  im_conversations: ConversationRow;
+  im_members: MemberRow;
+  im_messages: Omit<MessageRow, 'id'> & { id?: number };
+}
+
+type Db = Kysely<ImTables> | Transaction<ImTables>;
+
+const MESSAGE_COLUMNS = ['conv_id', 'seq', 'sender_id', 'client_msg_id', 'type', 'body', 'created_at', 'edited_at', 'recalled_at'] as const;
+
+interface HotStatements {
+  nextSeq: string;
+  insertMessage: string;
+  messageByClientId: string;
+}
+let hotStatements: HotStatements | undefined;
+
+/** Compiles the hot statements with marker values and checks the parameters come out in the order we bind them. */
+function compileHot(db: Kysely<ImTables>): HotStatements {
+  const expectOrder = (q: { sql: string; parameters: readonly unknown[] }, order: unknown[]): string => {
+    if (q.parameters.length !== order.length || q.parameters.some((p, i) => p !== order[i])) throw new Error(`unexpected parameter order in ${q.sql}`);
+    return q.sql;
+  };
+  const marker = Object.fromEntries(MESSAGE_COLUMNS.map((c, i) => [c, `:${i}`])) as unknown as Omit<MessageRow, 'id'>;
+  return {
+    nextSeq: expectOrder(db.updateTable('im_conversations').set((eb) => ({ last_seq: eb('last_seq', '+', 1) })).where('id', '=', ':id').returning('last_seq').compile(), [1, ':id']),
+    insertMessage: expectOrder(db.insertInto('im_messages').values(marker).returningAll().compile(), MESSAGE_COLUMNS.map((_c, i) => `:${i}`)),
+    messageByClientId: expectOrder(db.selectFrom('im_messages').selectAll().where('conv_id', '=', ':a').where('sender_id', '=', ':b').where('client_msg_id', '=', ':c').compile(), [':a', ':b', ':c']),
+  };
+}
+
+/** SQL for the IM tables only. Portable: RETURNING and conditional updates, no SQLite-only functions. */
+export class ImStore {
+  constructor(readonly db: Kysely<ImTables>) {}
+
+  transaction<T>(fn: (tx: ImStore) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((tx) => fn(new ImStore(tx as unknown as Kysely<ImTables>)));
+  }
+
+  private get q(): Db {
+    return this.db;
+  }
+
+  async insertConversation(row: ConversationRow): Promise<void> {
+    await this.q.insertInto('im_conversations').values(row).execute();
+  }
+
+  conversation(id: string): Promise<ConversationRow | undefined> {
+    return this.q.selectFrom('im_conversations').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  directByKey(key: string): Promise<ConversationRow | undefined> {
+    return this.q.selectFrom('im_conversations').selectAll().where('direct_key', '=', key).executeTakeFirst();
+  }
+
+  async insertMember(row: MemberRow): Promise<void> {
+    await this.q.insertInto('im_members').values(row).onConflict((oc) => oc.columns(['conv_id', 'user_id']).doNothing()).execute();
+  }
+
+  member(convId: string, userId: string): Promise<MemberRow | undefined> {
+    return this.q.selectFrom('im_members').selectAll().where('conv_id', '=', convId).where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  members(convId: string): Promise<MemberRow[]> {
+    return this.q.selectFrom('im_members').selectAll().where('conv_id', '=', convId).orderBy('joined_at').orderBy('user_id').execute();
+  }
+
+  async memberIds(convId: string): Promise<string[]> {
+    const rows = await this.q.selectFrom('im_members').select('user_id').where('conv_id', '=', convId).execute();
+    return rows.map((r) => r.user_id);
+  }
+
+  async memberCount(convId: string): Promise<number> {
+    const r = await this.q.selectFrom('im_members').select((eb) => eb.fn.countAll<number>().as('n')).where('conv_id', '=', convId).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async deleteMember(convId: string, userId: string): Promise<boolean> {
+    const r = await this.q.deleteFrom('im_members').where('conv_id', '=', convId).where('user_id', '=', userId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async setRole(convId: string, userId: string, role: MemberRole): Promise<boolean> {
+    const r = await this.q.updateTable('im_members').set({ role }).where('conv_id', '=', convId).where('user_id', '=', userId).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async setMuted(convId: string, userId: string, muted: boolean): Promise<boolean> {
+    const r = await this.q.updateTable('im_members').set({ muted: muted ? 1 : 0 }).where('conv_id', '=', convId).where('user_id', '=', userId).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Moves the read mark forward only (a late, smaller receipt changes nothing). */
+  async advanceRead(convId: string, userId: string, seq: number): Promise<boolean> {
+    const r = await this.q.updateTable('im_members').set({ read_seq: seq }).where('conv_id', '=', convId).where('user_id', '=', userId).where('read_seq', '<', seq).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Conversations of a user with their unread count (messages after the read mark from others). */
+  async conversationsOf(userId: string): Promise<(ConversationRow & { role: MemberRole; read_seq: number; unread: number })[]> {
+    return this.q
+      .selectFrom('im_members as m')
+      .innerJoin('im_conversations as c', 'c.id', 'm.conv_id')
+      .selectAll('c')
+      .select(['m.role', 'm.read_seq'])
+      .select((eb) =>
+        eb
+          .selectFrom('im_messages as x')
+          .select((e) => e.fn.countAll<number>().as('n'))
+          .whereRef('x.conv_id', '=', 'm.conv_id')
+          .whereRef('x.seq', '>', 'm.read_seq')
+          .where('x.sender_id', '!=', userId)
+          .as('unread'),
+      )
+      .where('m.user_id', '=', userId)
+      .orderBy('c.created_at')
+      .execute() as Promise<(ConversationRow & { role: MemberRole; read_seq: number; unread: number })[]>;
+  }
+
+  /** Messages after `afterSeq` in one conversation sent by others than the user. */
+  async unread(convId: string, userId: string, afterSeq: number): Promise<number> {
+    const r = await this.q.selectFrom('im_messages').select((eb) => eb.fn.countAll<number>().as('n')).where('conv_id', '=', convId).where('seq', '>', afterSeq).where('sender_id', '!=', userId).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /** Claims the next seq of a conversation (call inside the message's transaction). */
+  /**
+   * The three statements every im/send runs, built by Kysely once (the dialect's own SQL) and then executed with
+   * fresh parameters: building the query each time cost more than SQLite running it.
+   */
+  private get hot(): HotStatements {
+    return (hotStatements ??= compileHot(this.db));
+  }
+
+  async nextSeq(convId: string): Promise<number> {
+    const r = await this.q.executeQuery<{ last_seq: number }>(CompiledQuery.raw(this.hot.nextSeq, [1, convId]));
+    const row = r.rows[0];
+    if (!row) throw new Error(`conversation ${convId} vanished while claiming a seq`);
+    return row.last_seq;
+  }
+
+  async insertMessage(row: Omit<MessageRow, 'id'>): Promise<MessageRow> {
+    const r = await this.q.executeQuery<MessageRow>(CompiledQuery.raw(this.hot.insertMessage, MESSAGE_COLUMNS.map((c) => row[c])));
+    const stored = r.rows[0];
+    if (!stored) throw new Error('insert returned no row');
+    return stored;
+  }
+
+  async messageByClientId(convId: string, senderId: string, clientMsgId: string): Promise<MessageRow | undefined> {
+    const r = await this.q.executeQuery<MessageRow>(CompiledQuery.raw(this.hot.messageByClientId, [convId, senderId, clientMsgId]));
+    return r.rows[0];
+  }
+
+  messageBySeq(convId: string, seq: number): Promise<MessageRow | undefined> {
+    return this.q.selectFrom('im_messages').selectAll().where('conv_id', '=', convId).where('seq', '=', seq).executeTakeFirst() as Promise<MessageRow | undefined>;
+  }
+
+  async markRecalled(convId: string, seq: number, at: number): Promise<boolean> {
+    const r = await this.q.updateTable('im_messages').set({ recalled_at: at }).where('conv_id', '=', convId).where('seq', '=', seq).where('recalled_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async markEdited(convId: string, seq: number, body: string, at: number): Promise<void> {
+    await this.q.updateTable('im_messages').set({ body, edited_at: at }).where('conv_id', '=', convId).where('seq', '=', seq).execute();
+  }
+
+  /** The gap after a cursor across every conversation the user belongs to, in cursor order, from the seq they joined at. */
+  sync(userId: string, afterId: number, limit: number): Promise<MessageRow[]> {
+    return this.q
+      .selectFrom('im_messages as x')
+      .innerJoin('im_members as m', (j) => j.onRef('m.conv_id', '=', 'x.conv_id').on('m.user_id', '=', userId))
+      .selectAll('x')
+      .where('x.id', '>', afterId)
+      .whereRef('x.seq', '>', 'm.joined_seq')
+      .orderBy('x.id')
+      .limit(limit)
+      .execute() as Promise<MessageRow[]>;
+  }
+
+  /** One conversation's messages before `beforeSeq` (newest first), not older than the member's join. */
+  history(convId: string, afterSeq: number, beforeSeq: number, limit: number): Promise<MessageRow[]> {
+    return this.q
+      .selectFrom('im_messages')
+      .selectAll()
+      .where('conv_id', '=', convId)
+      .where('seq', '>', afterSeq)
+      .where('seq', '<', beforeSeq)
+      .orderBy('seq', 'desc')
+      .limit(limit)
+      .execute() as Promise<MessageRow[]>;
+  }
+
+  /** True when both users belong to at least one common conversation (presence visibility). */
+  async shareConversation(a: string, b: string): Promise<boolean> {
+    const r = await this.q
+      .selectFrom('im_members as p')
+      .innerJoin('im_members as q', 'q.conv_id', 'p.conv_id')
+      .select('p.conv_id')
+      .where('p.user_id', '=', a)
+      .where('q.user_id', '=', b)
+      .limit(1)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+}

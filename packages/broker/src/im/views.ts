@@ -1,0 +1,37 @@
+import type { ImMessage, MemberRole, MessageType } from '@infra/core/topics';
+import type { Conversation } from './schema.js';
+import type { ConversationRow, MessageRow } from './store.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function messageView(row: MessageRow): ImMessage {
+  return {
+    cursor: String(row.id),
+    convId: row.conv_id,
+    seq: row.seq,
+    senderId: row.sender_id,
+    clientMsgId: row.client_msg_id,
+    type: row.type as MessageType,
+    // a recalled message keeps its place in the sequence, not its content
+    body: row.recalled_at === null ? (JSON.parse(row.body) as Record<string, unknown>) : {},
+    createdAt: iso(row.created_at),
+    ...(row.edited_at !== null ? { editedAt: iso(row.edited_at) } : {}),
+    ...(row.recalled_at !== null ? { recalledAt: iso(row.recalled_at) } : {}),
+  };
+}
+
+export function conversationView(row: ConversationRow, extra: { role?: MemberRole; read_seq?: number; unread?: number } = {}): Conversation {
+  return {
+    id: row.id,
+    kind: row.kind,
+    ...(row.title !== null ? { title: row.title } : {}),
+    createdBy: row.created_by,
+    lastSeq: row.last_seq,
+    createdAt: iso(row.created_at),
+    ...(row.expires_at !== null ? { expiresAt: iso(row.expires_at) } : {}),
+    ...(extra.role ? { role: extra.role } : {}),
+    ...(extra.read_seq !== undefined ? { readSeq: extra.read_seq } : {}),
+    ...(extra.unread !== undefined ? { unread: Number(extra.unread) } : {}),
+  };
+}
+

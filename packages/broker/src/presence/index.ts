@@ -1,0 +1,2 @@
+export { PresenceTracker } from './tracker.js';
+export { stalePresence } from './recover.js';

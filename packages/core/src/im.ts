@@ -1,0 +1,51 @@
+/**
+ * Payloads of the IM topics (docs/im.md). Type-only: the SDK imports them through '@infra/core/topics'
+ * without pulling anything else of core.
+ */
+
+export type ConversationKind = 'direct' | 'group' | 'channel' | 'temporary';
+export type MemberRole = 'owner' | 'admin' | 'member';
+export type ContentType = 'text' | 'image' | 'file' | 'voice' | 'video' | 'sticker' | 'location' | 'system';
+/** content types plus the two event types that change an earlier message */
+export type MessageType = ContentType | 'recall' | 'edit';
+
+/** What a device publishes to `im/send` (QoS 1). */
+export interface SendRequest {
+  convId: string;
+  /** unique per sender and conversation; a resend with the same id is acknowledged, never stored twice */
+  clientMsgId: string;
+  type: MessageType;
+  body: Record<string, unknown>;
+}
+
+/** A stored message as delivered live and by sync. */
+export interface ImMessage {
+  /** global, opaque, increasing: the sync cursor after this message */
+  cursor: string;
+  convId: string;
+  /** per-conversation, gap-free, starting at 1 */
+  seq: number;
+  senderId: string;
+  clientMsgId: string;
+  type: MessageType;
+  body: Record<string, unknown>;
+  createdAt: string;
+  editedAt?: string;
+  recalledAt?: string;
+}
+
+/** Everything the broker publishes on `im/u/{userId}` (and, for channels, `im/c/{convId}`). */
+export type ImEvent =
+  | { kind: 'message'; message: ImMessage }
+  | { kind: 'ack'; convId: string; clientMsgId: string; seq: number; cursor: string; duplicate: boolean }
+  | { kind: 'error'; code: string; message: string; clientMsgId?: string; convId?: string }
+  | { kind: 'read'; convId: string; userId: string; seq: number }
+  | { kind: 'member'; convId: string; userId: string; change: 'joined' | 'left' | 'removed' | 'role'; role?: MemberRole };
+
+/** The retained payload of `presence/{userId}`. */
+export interface PresenceState {
+  userId: string;
+  status: 'online' | 'away' | 'offline';
+  devices: { clientId: string; since: string }[];
+  lastSeen: string;
+}
