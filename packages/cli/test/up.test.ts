@@ -4,7 +4,7 @@ import { get } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { TokenIssuer, parseEnvFile, streamKeyFor } from '@infra/core';
+import { TokenIssuer, parseEnvFile } from '@infra/core';
 import { locateFfmpeg } from '@infra/media';
 import { infra, initStack, runFiles, tempDir, upStack, type RunningStack } from './harness.js';
 
@@ -154,26 +154,58 @@ describe('infra up', () => {
     }
   });
 
-  it('accepts an ffmpeg RTMP push with the stream key and serves it back as HTTP-FLV with a keyframe; a wrong key is refused', async () => {
-    const ffmpeg = await locateFfmpeg('');
+  it('creates a stream with `infra stream create --json`; its key is accepted over RTMP and served as HTTP-FLV and HLS by stream id; a wrong key is refused', async () => {
+    const created = infra(['stream', 'create', 'cam', '--json', '--dir', dir]);
+    expect(created.code, created.stderr).toBe(0);
+    const s = JSON.parse(created.stdout) as { id: string; key: string; rtmpUrl: string; hlsUrl: string; flvUrl: string };
+    expect(Object.keys(s).sort()).toEqual(['flvUrl', 'hlsUrl', 'id', 'key', 'rtmpUrl']);
     const rtmp = `rtmp://127.0.0.1:${stack.port('media', 'rtmp')}/live`;
-    const key = streamKeyFor(secrets['INFRA_STREAM_KEY_SALT'] as string, 'cam1');
-    const push = spawn(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '20', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', `${rtmp}/${key}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    expect(s.rtmpUrl).toBe(rtmp);
+    expect(s.hlsUrl).toBe(`${base}/live/${s.id}/master.m3u8`);
+    expect(s.flvUrl).toBe(`http://127.0.0.1:${stack.port('media', 'flv')}/live/${s.id}.flv`);
+    const secret = s.key.split('?key=')[1] as string;
+    expect(s.hlsUrl + s.flvUrl).not.toContain(secret);
+
+    // the media API is authorised by the gateway: no token 401, a user token 403
+    const anonymous = await fetch(`${base}/api/v1/media/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    expect(((await anonymous.json()) as { type: string }).type).toBe('INFRA_ERR_UNAUTHORIZED');
+    const userToken = infra(['token', '--user', 'u3', '--role', 'user', '--dir', dir]).stdout.trim();
+    const asUser = await fetch(`${base}/api/v1/media/streams`, { method: 'POST', headers: { authorization: `Bearer ${userToken}`, 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    expect(((await asUser.json()) as { type: string }).type).toBe('INFRA_ERR_FORBIDDEN');
+
+    const ffmpeg = await locateFfmpeg('');
+    const push = spawn(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '20', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '15', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', `${s.rtmpUrl}/${s.key}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     try {
-      const flvPort = stack.port('media', 'flv');
-      const { header, keyframe } = await readFlv(`http://127.0.0.1:${flvPort}/live/cam1.flv`, 15_000);
+      const { header, keyframe } = await readFlv(s.flvUrl, 15_000);
       expect(header).toBe('FLV');
       expect(keyframe).toBe(true);
 
       const ready = (await (await fetch(`${base}/ready`)).json()) as { services: { media: { live: number } } };
       expect(ready.services.media.live).toBe(1);
 
+      // HLS through the gateway, public, by stream id
+      const deadline = Date.now() + 20_000;
+      let master = '';
+      while (Date.now() < deadline && !master.includes('#EXT-X-STREAM-INF')) {
+        const res = await fetch(s.hlsUrl);
+        master = res.status === 200 ? await res.text() : '';
+        if (!master) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(master).toContain('#EXT-X-STREAM-INF');
+
       // wrong key: ffmpeg is disconnected and exits non-zero, nothing is published
-      const bad = spawn(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'flv', `${rtmp}/cam2?key=wrong`], { stdio: 'ignore' });
+      const bad = spawn(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'flv', `${rtmp}/${s.id}?key=wrong`], { stdio: 'ignore' });
       const code = await new Promise<number | null>((resolve) => bad.once('exit', resolve));
       expect(code).not.toBe(0);
       const after = (await (await fetch(`${base}/ready`)).json()) as { services: { media: { live: number } } };
       expect(after.services.media.live).toBe(1);
+
+      // an operator cuts it: the pusher is disconnected and nothing is live any more
+      const cut = await fetch(`${base}/api/v1/media/streams/${s.id}/cut`, { method: 'POST', headers: { authorization: `Bearer ${stack.state.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'test' }) });
+      expect(cut.status).toBe(200);
+      expect(await new Promise<number | null>((resolve) => (push.exitCode !== null ? resolve(push.exitCode) : push.once('exit', resolve)))).not.toBe(0);
+      const cutReady = (await (await fetch(`${base}/ready`)).json()) as { services: { media: { live: number } } };
+      expect(cutReady.services.media.live).toBe(0);
     } finally {
       push.kill('SIGKILL');
     }

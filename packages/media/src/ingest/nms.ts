@@ -17,7 +17,11 @@ export interface NmsSession {
   streamName: string;
   streamPath: string;
   streamQuery: Record<string, unknown>;
+  /** from the pusher's onMetaData; 0 when it sent none */
+  videoFramerate?: number;
   socket?: Socket;
+  /** ends this session's connection (RTMP socket, or the FLV HTTP response) */
+  close?: () => void;
 }
 
 interface NmsInstance {
@@ -28,7 +32,7 @@ interface NmsInstance {
 }
 
 interface NmsContext {
-  broadcasts: Map<string, { publisher: NmsSession | null; subscribers: Map<string, NmsSession> }>;
+  broadcasts: Map<string, { publisher: NmsSession | null; subscribers: Map<string, NmsSession>; flvVideoHeader: Buffer | null; flvAudioHeader: Buffer | null }>;
   eventEmitter: EventEmitter;
 }
 

@@ -1,45 +1,89 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { listenOn, verifyStreamKey, type Endpoint, type Health, type RunningService, type ServiceContext } from '@infra/core';
+import type { FastifyPluginAsync } from 'fastify';
+import { listenOn, parseDuration, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
 import { loadNms, type NmsSession } from './nms.js';
+import { LiveSessions } from './live-sessions.js';
+import { HlsViewers } from './viewers.js';
 import { locateFfmpeg, type FfmpegBinary } from '../ffmpeg/locate.js';
+import type { Kysely } from 'kysely';
+import { openMediaDb, type MediaDb } from '../db.js';
+import { StreamService, StreamStore, streamRoutes, type StreamTables } from '../streams/index.js';
+import { AssetStore, RecordingService, recordingRoutes, type RecordingTables } from '../recordings/index.js';
+import { fileRoutes } from '../http/files.js';
+import { ReviewService, ReviewStore, reviewRoutes, type ReviewTables } from '../review/index.js';
 
-/** OBS pushes to rtmp://host:port/live with Stream Key `<streamId>?key=<mac>`. */
+/** OBS pushes to rtmp://host:port/live with Stream Key `<streamId>?key=<secret>`. */
 export const INGEST_APP = 'live';
 
 export interface RunningMedia extends RunningService {
   readonly ffmpeg: FfmpegBinary | undefined;
+  readonly routes: HttpRoutes[];
+  readonly streams: StreamService;
+  readonly recordings: RecordingService;
   /** stream ids being published right now */
   liveStreams(): string[];
 }
 
-/** Starts RTMP ingest on media.rtmp.port and HTTP-FLV/WS-FLV on media.http.port. Every publish needs a valid stream key. */
+/** The host local clients (our own ffmpeg pull) reach a listener bound to `host` on. */
+function loopbackFor(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Starts RTMP ingest on media.rtmp.port and HTTP-FLV/WS-FLV on media.http.port, media.db, and the
+ * live pipeline. Every publish needs a stored, unrevoked, unexpired stream key. The HTTP API
+ * (/api/v1/media/…) and the HLS/VOD files (/live/…, /vod/…) are plugins for the gateway (`routes`).
+ */
 export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
   const log = ctx.logger.child({ service: 'media' });
   const { http, media } = ctx.config;
-  const { NodeMediaServer, context } = loadNms(log);
+  const mediaDir = join(ctx.dataDir, 'media');
+  const dirs = { liveDir: join(mediaDir, 'live'), vodDir: join(mediaDir, 'vod') };
 
+  for (const d of [dirs.liveDir, dirs.vodDir, join(mediaDir, 'rec')]) mkdirSync(d, { recursive: true });
+  const opened = await openMediaDb(ctx.dataDir);
+  const db: MediaDb = opened.db;
+  let ffmpeg: FfmpegBinary | undefined;
+  // the stream-key salt of the spine is the playback-token key now that publish keys are stored hashed
+  const streams = new StreamService(new StreamStore(db as unknown as Kysely<StreamTables>), { defaultKeyTtl: media.streamKeyTtl, logger: log, playbackSecret: ctx.secrets.streamKeySalt, ...(ctx.bus ? { bus: ctx.bus } : {}) });
+  const recordings = new RecordingService(new AssetStore(db as unknown as Kysely<RecordingTables>), { vodDir: dirs.vodDir, ffmpegPath: () => ffmpeg?.path, logger: log });
+
+  const { NodeMediaServer, context } = loadNms(log);
   const nms = new NodeMediaServer({
     bind: http.host,
     // placeholders: NMS only creates a server for a truthy port; we listen on the real one below
     rtmp: { port: 1, chunk_size: 60000, gop_cache: true, ping: 30, ping_timeout: 60 },
     http: { port: 1, allow_origin: '*' },
     webadmin: { enable: false },
-    store: { path: join(ctx.dataDir, 'media', 'nms') },
+    store: { path: join(mediaDir, 'nms') },
   });
 
-  const rejected = new WeakSet<NmsSession>();
-  const onPrePublish = (session: NmsSession): void => {
-    const ok = session.streamApp === INGEST_APP && verifyStreamKey(ctx.secrets.streamKeySalt, session.streamName, session.streamQuery['key']);
-    if (ok) {
-      log.info({ streamId: session.streamName, ip: session.ip }, 'publish accepted');
-      return;
-    }
-    // NMS listeners cannot veto: close the socket now, and mark the session so nothing downstream starts for it.
-    rejected.add(session);
-    log.warn({ streamPath: session.streamPath, ip: session.ip }, 'publish refused: wrong stream key');
-    session.socket?.destroy();
-  };
+  let rtmpPort = 0;
+  let flvPort = 0;
+  const local = loopbackFor(http.host);
+  const review: ReviewService = new ReviewService(new ReviewStore(db as unknown as Kysely<ReviewTables>), streams, (): LiveSessions => sessions, { frameDir: join(mediaDir, 'review'), classifierUrl: media.review.classifierUrl, logger: log });
+  const hlsViewers = new HlsViewers(Math.max(6, media.hls.segmentSeconds * 3) * 1000);
+  const sessions: LiveSessions = new LiveSessions({
+    hlsViewers: (streamId) => hlsViewers.count(streamId),
+    viewerCountMs: media.viewerCountSeconds * 1000,
+    sampleFrame: (streamId, sessionId, coverFile): Promise<unknown> => review.sample(streamId, sessionId, coverFile),
+    config: media,
+    streams,
+    recordings,
+    logger: log,
+    mediaDir,
+    ffmpegPath: () => ffmpeg?.path,
+    // our own pull carries a playback token, so it passes the private-stream check like any player
+    pullUrl: (streamId) => `rtmp://${local}:${rtmpPort}/${INGEST_APP}/${streamId}?token=${streams.signPlayback(streamId, Date.now() + 7 * 86_400_000)}`,
+    broadcastOf: (streamId) => context.broadcasts.get(`/${INGEST_APP}/${streamId}`),
+  });
+  const onPrePublish = (session: NmsSession): void => sessions.onPrePublish(session, session.streamApp);
+  const onPrePlay = (session: NmsSession): void => sessions.onPrePlay(session);
   context.eventEmitter.on('prePublish', onPrePublish);
+  context.eventEmitter.on('prePlay', onPrePlay);
 
   const rtmpServer = nms.rtmpServer.tcpServer;
   const flvServer = nms.httpServer.httpServer;
@@ -48,11 +92,17 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
   if (nmsHandler) flvServer.off('error', nmsHandler as (...args: unknown[]) => void);
   nms.httpServer.wsServer?.on('error', (err: Error) => log.debug({ err: err.message }, 'flv ws server error'));
 
-  let rtmpPort = 0;
-  let flvPort = 0;
+  let stopped = false;
+  let retention: NodeJS.Timeout | undefined;
   const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(retention);
+    await sessions.close();
     context.eventEmitter.off('prePublish', onPrePublish);
+    context.eventEmitter.off('prePlay', onPrePlay);
     await nms.stop();
+    await opened.close();
   };
   try {
     rtmpPort = await listenOn(rtmpServer, media.rtmp.port, http.host, 'media.rtmp.port');
@@ -62,12 +112,11 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
     throw err;
   }
 
-  let ffmpeg: FfmpegBinary | undefined;
   try {
     ffmpeg = await locateFfmpeg(media.ffmpeg);
     log.info({ ffmpeg }, 'ffmpeg found');
   } catch (err) {
-    log.warn({ err: (err as Error).message }, 'no ffmpeg: ingest and FLV work, transcoding will not');
+    log.warn({ err: (err as Error).message }, 'no ffmpeg: ingest and FLV work, HLS, covers and recordings will not');
   }
 
   const host = http.host.includes(':') ? `[${http.host}]` : http.host;
@@ -77,21 +126,39 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
   ];
   log.info({ rtmpPort, flvPort }, 'media listening');
 
-  const liveStreams = (): string[] => {
-    const out: string[] = [];
-    for (const [path, b] of context.broadcasts) if (b.publisher && !rejected.has(b.publisher)) out.push(path.split('/')[2] ?? path);
-    return out;
+  if (media.vodRetention) {
+    const maxAgeMs = parseDuration(media.vodRetention) * 1000;
+    const sweep = (): void => void recordings.sweep(maxAgeMs).catch((err: Error) => log.error({ err: err.message }, 'VOD retention sweep failed'));
+    sweep();
+    retention = setInterval(sweep, 3_600_000).unref();
+  }
+
+  // a previous run that crashed left sessions marked live and recordings not yet turned into assets
+  void sessions.recover().catch((err: Error) => log.error({ err: err.message }, 'recovery of the previous run failed'));
+
+  const where = { publicUrl: http.publicUrl, ports: () => ({ rtmpPort, flvPort }) };
+  const api: FastifyPluginAsync = async (app) => {
+    await app.register(streamRoutes(streams, where));
+    await app.register(recordingRoutes(recordings));
+    await app.register(reviewRoutes(review));
   };
+  const routes: HttpRoutes[] = [
+    { name: 'media', plugin: api },
+    { name: 'media-files', prefix: '', plugin: fileRoutes({ ...dirs, mayPlay: (id, token) => streams.mayPlay(id, token), onPlaylist: (id, client) => hlsViewers.touch(id, client) }) },
+  ];
 
   return {
     name: 'media',
     ready: Promise.resolve(),
     endpoints,
+    routes,
     ffmpeg,
-    liveStreams,
+    streams,
+    recordings,
+    liveStreams: () => sessions.live(),
     async health(): Promise<Health> {
       if (!rtmpServer.listening || !flvServer.listening) return { ok: false, detail: 'RTMP or FLV listener closed' };
-      return { ok: true, live: liveStreams().length, ffmpeg: ffmpeg ? `${ffmpeg.version} (${ffmpeg.source})` : 'missing' };
+      return { ok: true, live: sessions.live().length, ffmpeg: ffmpeg ? `${ffmpeg.version} (${ffmpeg.source})` : 'missing' };
     },
     close: stop,
   };

@@ -1,0 +1,82 @@
+import type { ChildProcess } from 'node:child_process';
+import ffmpeg from 'fluent-ffmpeg';
+import type { Logger } from '@infra/core';
+import type { FfmpegJob } from './ladder.js';
+
+export interface FfmpegRun {
+  readonly pid: number | undefined;
+  /** resolves when ffmpeg exited, with its exit code (null when killed by a signal) */
+  readonly exited: Promise<number | null>;
+  /** `q` on stdin (ffmpeg finishes every output: last segment, #EXT-X-ENDLIST, trailers), then SIGINT, then SIGKILL */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+/** Every ffmpeg this process started and has not seen exit: killed on shutdown, so none outlives us. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // last resort for a crash or process.exit: the graceful path is stop()
+  process.once('exit', () => {
+    for (const p of running) p.kill('SIGKILL');
+  });
+}
+
+/** Starts one ffmpeg job through fluent-ffmpeg. */
+export function runFfmpeg(path: string, input: string, job: FfmpegJob, log: Logger): FfmpegRun {
+  installExitHook();
+  const cmd = ffmpeg({ stdoutLines: 0 }).setFfmpegPath(path).input(input).inputOptions(...job.inputOptions);
+  if (job.complexFilter) cmd.complexFilter(job.complexFilter);
+  // spread, not an array: given an array, fluent-ffmpeg splits every value holding one space (var_stream_map)
+  for (const o of job.outputs) cmd.output(o.file).outputOptions(...o.options);
+
+  let proc: ChildProcess | undefined;
+  let resolveExit!: (code: number | null) => void;
+  const exited = new Promise<number | null>((r) => (resolveExit = r));
+  const started = new Promise<void>((resolve) => {
+    cmd.on('start', (line: string) => {
+      proc = (cmd as unknown as { ffmpegProc: ChildProcess }).ffmpegProc;
+      running.add(proc);
+      proc.once('exit', (code) => {
+        if (proc) running.delete(proc);
+        resolveExit(code);
+      });
+      log.debug({ pid: proc.pid, cmd: line }, 'ffmpeg started');
+      resolve();
+    });
+  });
+  cmd.on('stderr', (line: string) => log.debug({ ffmpeg: line }, 'ffmpeg'));
+  cmd.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
+    log.debug({ err: err.message, stderr: stderr?.slice(-500) }, 'ffmpeg ended with an error');
+    if (!proc) resolveExit(-1); // never spawned
+  });
+  cmd.on('end', () => undefined);
+  cmd.run();
+
+  return {
+    get pid() {
+      return proc?.pid;
+    },
+    exited,
+    async stop(graceMs = 3000): Promise<number | null> {
+      await Promise.race([started, exited]);
+      const p = proc;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return exited;
+      p.stdin?.write('q');
+      // ffmpeg reads `q` between packets; a stalled network input blocks that, SIGINT interrupts it and still writes trailers
+      const sigint = setTimeout(() => p.kill('SIGINT'), Math.min(1000, graceMs / 2));
+      const sigkill = setTimeout(() => p.kill('SIGKILL'), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(sigint);
+        clearTimeout(sigkill);
+      }
+    },
+  };
+}
+
+export function runningFfmpegCount(): number {
+  return running.size;
+}
