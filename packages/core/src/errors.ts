@@ -39,7 +39,30 @@ export const errorCatalogue = {
   INFRA_ERR_TOKEN_INVALID: { status: 401, hint: 'mint a fresh token with `infra token`' },
   INFRA_ERR_BAD_ROLE: { status: 400, hint: 'roles are admin, service, user and rider' },
   // media
-  INFRA_ERR_STREAM_KEY: { status: 403, hint: 'use the stream key printed by `infra stream key`' },
+  INFRA_ERR_STREAM_KEY: { status: 403, hint: 'use the stream key printed by `infra stream create` (rotate it with POST /api/v1/media/streams/{id}/key)' },
+  // fulfillment (flows, orders, wms, exceptions)
+  INFRA_ERR_FLOW_INVALID: { status: 500, hint: 'fix the flow file at the line shown; `infra flows validate` checks every flow' },
+  INFRA_ERR_ILLEGAL_TRANSITION: { status: 409, hint: 'fire one of the events listed in `allowed`' },
+  INFRA_ERR_OUT_OF_STOCK: { status: 409, hint: 'not enough available stock; receive more or order less' },
+  INFRA_ERR_UNKNOWN_SKU: { status: 400, hint: 'create the SKU first (POST /api/v1/wms/skus or `infra seed`)' },
+  INFRA_ERR_IDEMPOTENCY_MISMATCH: { status: 422, hint: 'an Idempotency-Key may only be reused with the same body; use a new key' },
+  INFRA_ERR_CONFLICT: { status: 409, hint: 'the resource already exists or changed meanwhile' },
+  INFRA_ERR_RATE_LIMITED: { status: 429, hint: 'slow down: wait for Retry-After seconds (limit: fulfillment.rateLimit per minute per token)' },
+  // communication (im, presence)
+  INFRA_ERR_IM_CONVERSATION_NOT_FOUND: { status: 404, hint: 'check the conversation id; GET /api/v1/im/conversations lists yours' },
+  INFRA_ERR_IM_NOT_MEMBER: { status: 403, hint: 'join the conversation first, or ask an owner/admin to add you' },
+  INFRA_ERR_IM_NOT_ALLOWED: { status: 403, hint: 'only owners and admins may do this (in channels only they post)' },
+  INFRA_ERR_IM_BAD_MESSAGE: { status: 400, hint: 'send {convId, clientMsgId, type, body} with the body shape of its type (docs/im.md)' },
+  INFRA_ERR_IM_TOO_LARGE: { status: 413, hint: 'send a smaller message (limit: im.maxMessageBytes); upload media and send its URL' },
+  INFRA_ERR_IM_GROUP_FULL: { status: 409, hint: 'the conversation has reached im.maxGroupSize members' },
+  INFRA_ERR_IM_EXPIRED: { status: 410, hint: 'this temporary conversation has expired; create a new one' },
+  INFRA_ERR_IM_RECALL_WINDOW: { status: 409, hint: 'messages can only be recalled within im.recallWindow of sending' },
+  INFRA_ERR_IM_RATE_LIMITED: { status: 429, hint: 'slow down: im.sendRate messages per second per user (burst im.sendBurst)' },
+  INFRA_ERR_IM_ACK_TIMEOUT: { status: 504, hint: 'SDK: the broker did not acknowledge in time; send again with the same clientMsgId (it is stored once)' },
+  INFRA_ERR_IM_CLOSED: { status: 499, hint: 'SDK: the chat client was closed while a send waited for its ack' },
+  // dispatch (routing solver, `infra bench dispatch`)
+  INFRA_ERR_DISPATCH_BAD_INSTANCE: { status: 400, hint: 'give a Solomon VRPTW or Li & Lim PDPTW instance file (docs/dispatch.md describes both formats)' },
+  INFRA_ERR_DISPATCH_INFEASIBLE: { status: 422, hint: 'no feasible plan was found within the fleet and the time limit; allow more time or vehicles, or check the windows' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

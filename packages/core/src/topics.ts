@@ -9,6 +9,8 @@ export const topics = {
   presence: (userId: string) => `presence/${userId}`,
   fleetLocation: (riderId: string) => `fleet/${riderId}/loc`,
   order: (orderId: string) => `orders/${orderId}`,
+  /** WMS stock changes of one SKU (staff dashboards) */
+  wmsStock: (sku: string) => `wms/stock/${sku}`,
   liveDanmaku: (streamId: string) => `live/${streamId}/danmaku`,
   liveLikes: (streamId: string) => `live/${streamId}/likes`,
   liveGifts: (streamId: string) => `live/${streamId}/gifts`,
@@ -19,3 +21,5 @@ export const topics = {
 export function isSafeTopicSegment(s: string): boolean {
   return s.length > 0 && s.length <= 128 && /^[A-Za-z0-9_.:@-]+$/.test(s);
 }
+
+export type { ConversationKind, MemberRole, ContentType, MessageType, SendRequest, ImMessage, ImEvent, PresenceState } from './im.js';

@@ -45,11 +45,72 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    im: Type.Object(
+      {
+        maxGroupSize: Type.Integer({ minimum: 2, default: 500, description: 'Most members a group, channel or temporary conversation may have.' }),
+        maxMessageBytes: Type.Integer({ minimum: 256, default: 16384, description: 'Largest im/send payload in bytes; larger ones get an INFRA_ERR_IM_TOO_LARGE error event.' }),
+        recallWindow: Type.String({ pattern: '^[0-9]+[smhd]$', default: '2m', description: 'How long after sending a sender may recall a message.' }),
+        temporaryTtl: Type.String({ pattern: '^[0-9]+[smhd]$', default: '24h', description: 'Default lifetime of a temporary conversation (e.g. a buyer-rider chat for one order).' }),
+        syncPageSize: Type.Integer({ minimum: 1, maximum: 1000, default: 200, description: 'Most messages one GET /api/v1/im/sync page returns.' }),
+        sendRate: Type.Integer({ minimum: 1, default: 20, description: 'Messages per second one user (all devices) may send on im/send, sustained; more get INFRA_ERR_IM_RATE_LIMITED error events. Backends are exempt.' }),
+        sendBurst: Type.Integer({ minimum: 1, default: 60, description: 'Messages one user may send at once before im.sendRate applies.' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    fulfillment: Type.Object(
+      {
+        rateLimit: Type.Integer({ minimum: 0, default: 1200, description: 'Requests per minute one token (or, without one, one IP) may make to the fulfillment routes (orders, wms, exceptions); over it is 429. 0 = unlimited.' }),
+        currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'EUR', description: 'Currency of an order that names none (ISO 4217); amounts are integer minor units.' }),
+        timeoutSweepMs: Type.Integer({ minimum: 50, default: 1000, description: 'How often flow state timeouts (flows/*.yaml `timeout:`) are checked.' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     media: Type.Object(
       {
         rtmp: Type.Object({ port: Port(1935, 'RTMP ingest port (OBS pushes here). 0 picks a free port.') }, { additionalProperties: false, default: {} }),
         http: Type.Object({ port: Port(8000, 'HTTP-FLV / WS-FLV playback port. 0 picks a free port.') }, { additionalProperties: false, default: {} }),
         ffmpeg: Type.String({ default: '', description: 'Path of the ffmpeg binary. Empty = ffmpeg on PATH, else the one @ffmpeg-installer/ffmpeg ships.' }),
+        streamKeyTtl: Type.String({ pattern: '^[0-9]+[smhd]$', default: '365d', description: 'Default lifetime of a stream key (POST /api/v1/media/streams, `infra stream create`); an expired key is refused.' }),
+        hls: Type.Object(
+          {
+            segmentSeconds: Type.Integer({ minimum: 1, maximum: 10, default: 2, description: 'HLS segment length; every rendition gets a keyframe every fps x segmentSeconds frames, so segments align.' }),
+            listSize: Type.Integer({ minimum: 2, maximum: 60, default: 6, description: 'Segments kept in each live playlist (older ones are deleted).' }),
+            preset: Type.String({ pattern: '^[a-z]+$', default: 'veryfast', description: 'x264 preset of the encoded renditions (ultrafast ... veryslow).' }),
+            renditions: Type.Array(
+              Type.Object(
+                {
+                  name: Type.String({ pattern: '^[a-z0-9_-]{1,32}$', description: 'folder name under /live/{streamId}/' }),
+                  height: Type.Integer({ minimum: 0, maximum: 4320, description: 'output height in pixels (never upscaled); 0 = copy the source video without re-encoding' }),
+                  videoKbps: Type.Integer({ minimum: 0, maximum: 100000, default: 0, description: 'video bitrate (ignored for copy)' }),
+                  audioKbps: Type.Integer({ minimum: 16, maximum: 512, default: 96, description: 'AAC audio bitrate' }),
+                },
+                { additionalProperties: false },
+              ),
+              {
+                minItems: 1,
+                maxItems: 8,
+                default: [
+                  { name: '720p', height: 720, videoKbps: 2800, audioKbps: 128 },
+                  { name: '480p', height: 480, videoKbps: 1400, audioKbps: 96 },
+                  { name: '360p', height: 360, videoKbps: 800, audioKbps: 64 },
+                ],
+                description: 'The HLS ladder written for every live stream, best first; the master playlist lists them all.',
+              },
+            ),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        coverSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 10, description: 'How often /live/{streamId}/cover.jpg is refreshed while live.' }),
+        record: Type.Boolean({ default: true, description: 'Record every live session; when it ends it becomes a VOD asset (MP4 with faststart) at /vod/{assetId}/.' }),
+        viewerCountSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 5, description: 'How often live viewer counts (HTTP-FLV + HLS) are checked; a change is published on live/{streamId}/state.' }),
+        vodRetention: Type.String({ pattern: '^([0-9]+[smhd])?$', default: '', description: 'Delete VOD assets older than this (e.g. 30d), checked at start and hourly. Empty = keep them.' }),
+        review: Type.Object(
+          {
+            sampleSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30, description: 'While live, put a frame into the review queue (/api/v1/media/review) every N seconds; 0 = no sampling.' }),
+            classifierUrl: Type.String({ default: '', description: 'Optional classifier: each sampled frame is POSTed here as image/jpeg; a JSON reply {label, score} is stored with it. Empty = none.' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

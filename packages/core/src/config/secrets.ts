@@ -13,7 +13,7 @@ export const secretKeys = {
 export interface Secrets {
   /** HS256 signing key of every token (HTTP, MQTT) */
   jwtSecret: string;
-  /** HMAC key stream keys are derived from */
+  /** HMAC key of the playback tokens of private streams (media); publish keys are stored hashed in media.db */
   streamKeySalt: string;
 }
 
