@@ -4,7 +4,6 @@ export * from './topics.js';
 export * from './lifecycle.js';
 export * from './logger.js';
 export * from './ports.js';
-export * from './stream-keys.js';
 export * from './config/schema.js';
 export * from './config/load.js';
 export * from './config/secrets.js';

@@ -10,6 +10,7 @@ import { renderNginxEdge } from './nginx.js';
 
 // A real nginx (Debian package, installed by .ci/run) in front of media's real file routes.
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+if (!NGINX) console.log('skipped: infra edge nginx tests need nginx (apt-get install nginx-light; .ci/run installs it)');
 const root = mkdtempSync(join(tmpdir(), 'infra-edge-'));
 const STREAM = 'st_01m8956eryedd7jcmp89n0rhqh';
 let origin: FastifyInstance;
