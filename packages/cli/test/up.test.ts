@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { get } from 'node:http';
+import { get, request } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -226,9 +226,9 @@ describe('infra up', () => {
     expect(paths.filter((p) => p === 'body.role')).toHaveLength(1); // one entry per field, not one per union branch
     expect(problem.errors.find((e) => e.path === 'body.role')).toEqual({ path: 'body.role', message: 'must be one of "admin", "service", "user", "rider"' });
 
-    const huge = await fetch(`${base}/api/v1/auth/tokens`, { method: 'POST', headers: auth, body: JSON.stringify({ user: 'u1', role: 'user', ttl: 'x'.repeat(2_000_000) }) });
+    const huge = await postOversize(`${base}/api/v1/auth/tokens`, auth, JSON.stringify({ user: 'u1', role: 'user', ttl: 'x'.repeat(2_000_000) }));
     expect(huge.status).toBe(413);
-    expect(((await huge.json()) as { type: string }).type).toBe('INFRA_ERR_BODY_TOO_LARGE');
+    expect((JSON.parse(huge.body) as { type: string }).type).toBe('INFRA_ERR_BODY_TOO_LARGE');
 
     const forbidden = infra(['token', '--user', 'u2', '--role', 'user', '--dir', dir]).stdout.trim();
     const asUser = await fetch(`${base}/api/v1/auth/tokens`, { method: 'POST', headers: { authorization: `Bearer ${forbidden}`, 'content-type': 'application/json' }, body: JSON.stringify({ user: 'x', role: 'admin' }) });
@@ -247,6 +247,23 @@ describe('infra up', () => {
     expect(infra(['status', '--dir', dir]).code).toBe(1);
   });
 });
+
+/**
+ * POSTs a body larger than the server accepts. The server answers 413 from the Content-Length and closes
+ * while the client may still be writing, so a write error (EPIPE/ECONNRESET) after the answer is expected.
+ */
+function postOversize(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', (err) => setTimeout(() => reject(err), 1000)); // a write error only fails the test if no answer came
+    req.end(body);
+  });
+}
 
 /** Reads an HTTP-FLV stream until a video keyframe tag arrives. */
 function readFlv(url: string, timeoutMs: number): Promise<{ header: string; keyframe: boolean }> {

@@ -55,6 +55,12 @@ export async function buildGateway(opts: GatewayOptions): Promise<FastifyInstanc
   app.setErrorHandler(async (err, request, reply) => {
     const problem = toProblem(err as Error, request);
     if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    // An oversize body is refused from its Content-Length before it is read: keep reading (and dropping) it, so the
+    // client, still writing, gets the 413 instead of a connection reset; the connection closes after the answer.
+    if (problem.status === 413) {
+      request.raw.resume();
+      void reply.header('connection', 'close');
+    }
     return sendProblem(reply, problem);
   });
   app.setNotFoundHandler(async (request, reply) => sendProblem(reply, problemFrom('INFRA_ERR_NOT_FOUND', `no route ${request.method} ${request.url}`, { instance: request.url })));
