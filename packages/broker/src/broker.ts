@@ -13,7 +13,7 @@ import { openBrokerPersistence } from './persistence.js';
 import { ImService, ImStore, imMigrations, imRoutes, imSendHandler, type ImTables } from './im/index.js';
 import { ChannelAudience } from './im/audience.js';
 import { PresenceTracker, stalePresence } from './presence/index.js';
-import { guardConnection } from './guard/packet-size.js';
+import { limitPacketSize, parserOf } from './guard/packet-size.js';
 
 export const MQTT_WS_PATH = '/mqtt';
 
@@ -150,9 +150,13 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
     await Promise.all([...pending]);
 
     const maxPacketBytes = ctx.config.mqtt.maxPacketBytes;
-    const tcp: NetServer = createServer((socket) =>
-      aedes.handle(guardConnection(socket, maxPacketBytes, (declared) => log.warn({ remote: socket.remoteAddress, declared, limit: maxPacketBytes }, 'mqtt packet over mqtt.maxPacketBytes: connection closed'))),
-    );
+    // every connection, TCP or WebSocket, refuses a packet larger than mqtt.maxPacketBytes at its header
+    const handle = (conn: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]): void => {
+      const client = aedes.handle(conn, req);
+      const parser = parserOf(client);
+      if (parser) limitPacketSize(parser, maxPacketBytes, (declared) => log.warn({ clientId: client.id, declared, limit: maxPacketBytes }, 'mqtt packet over mqtt.maxPacketBytes: connection closed'));
+    };
+    const tcp: NetServer = createServer((socket) => handle(socket));
     const port = await listenOn(tcp, ctx.config.mqtt.port, ctx.config.http.host, 'mqtt.port');
 
     let wss: WebSocketServer | undefined;
@@ -169,7 +173,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
         server.handleUpgrade(req, socket, head, (ws) => {
           const stream = createWebSocketStream(ws);
           stream.on('error', () => stream.destroy());
-          aedes.handle(stream, req);
+          handle(stream, req);
         });
       });
       unmount = () => void remove();
