@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { listenOn, type Health, type RunningService, type ServiceContext, type TokenIssuer, type Endpoint, type UpgradeHandler, type UpgradeRouter } from '@infra/core';
+import { listenOn, urlHost, type Health, type RunningService, type ServiceContext, type TokenIssuer, type Endpoint, type UpgradeHandler, type UpgradeRouter } from '@infra/core';
 import { buildGateway, type RoutePlugin } from './gateway/app.js';
 import { AuthService, authRoutes } from './auth/index.js';
 import { defaultOrderFlowYaml, FlowEngine, loadFlows, parseFlow, startTimeoutSweeper } from './flows/index.js';
@@ -76,7 +76,7 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
       await app.close();
       throw err;
     });
-    const host = ctx.config.http.host.includes(':') ? `[${ctx.config.http.host}]` : ctx.config.http.host;
+    const host = urlHost(ctx.config.http.host);
     const base = ctx.config.http.publicUrl || `http://${host}:${port}`;
     const endpoints: Endpoint[] = [
       { name: 'api', url: `${base}/api/v1`, port, configKey: 'http.port' },

@@ -21,7 +21,7 @@ export interface EdgeOptions {
 export function renderNginxEdge(o: EdgeOptions): string {
   const origin = new URL(o.origin);
   if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`origin must be http(s)://host:port, got ${o.origin}`);
-  const upstream = `${origin.hostname.includes(':') ? `[${origin.hostname}]` : origin.hostname}:${origin.port || (origin.protocol === 'https:' ? 443 : 80)}`;
+  const upstream = `${origin.hostname}:${origin.port || (origin.protocol === 'https:' ? 443 : 80)}`;
   const stale = 'proxy_cache_use_stale error timeout invalid_header updating http_500 http_502 http_503 http_504;';
   const common = (valid: string): string => `      proxy_pass ${origin.protocol}//infra_origin;
       proxy_http_version 1.1;

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { listenOn, parseDuration, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
+import { listenOn, parseDuration, urlHost, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
 import { loadNms, type NmsSession } from './nms.js';
 import { LiveSessions } from './live-sessions.js';
 import { HlsViewers } from './viewers.js';
@@ -29,7 +29,7 @@ export interface RunningMedia extends RunningService {
 function loopbackFor(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
+  return urlHost(host);
 }
 
 /**
@@ -119,7 +119,7 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
     log.warn({ err: (err as Error).message }, 'no ffmpeg: ingest and FLV work, HLS, covers and recordings will not');
   }
 
-  const host = http.host.includes(':') ? `[${http.host}]` : http.host;
+  const host = urlHost(http.host);
   const endpoints: Endpoint[] = [
     { name: 'rtmp', url: `rtmp://${host}:${rtmpPort}/${INGEST_APP}`, port: rtmpPort, configKey: 'media.rtmp.port' },
     { name: 'flv', url: `http://${host}:${flvPort}/${INGEST_APP}/{streamId}.flv`, port: flvPort, configKey: 'media.http.port' },

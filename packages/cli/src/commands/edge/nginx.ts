@@ -19,10 +19,10 @@ export default class EdgeNginx extends InfraCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(EdgeNginx);
-    const [{ loadConfig, InfraError }, { renderNginxEdge }, { writeFileSync }] = await Promise.all([import('@infra/core'), import('@infra/media'), import('node:fs')]);
+    const [{ loadConfig, InfraError, urlHost }, { renderNginxEdge }, { writeFileSync }] = await Promise.all([import('@infra/core'), import('@infra/media'), import('node:fs')]);
     const { http } = loadConfig({ dir: flags.dir, set: flags.set }).config;
     const host = http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host;
-    const origin = flags.origin ?? (http.publicUrl || `http://${host.includes(':') ? `[${host}]` : host}:${http.port}`);
+    const origin = flags.origin ?? (http.publicUrl || `http://${urlHost(host)}:${http.port}`);
     let text: string;
     try {
       text = renderNginxEdge({ origin, listen: flags.listen, prefix: flags.prefix, cacheDir: flags['cache-dir'], maxSize: flags['max-size'] });
