@@ -55,8 +55,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<FastifyInstanc
   app.setErrorHandler(async (err, request, reply) => {
     const problem = toProblem(err as Error, request);
     if (problem.status >= 500) request.log.error({ err }, 'request failed');
-    // An oversize body is refused from its Content-Length before it is read: keep reading (and dropping) it, so the
-    // client, still writing, gets the 413 instead of a connection reset; the connection closes after the answer.
+    // An oversize body is refused from its Content-Length before it is read: keep reading (and dropping) what
+    // arrives, which makes a reset less likely for a client still writing; the connection closes after the answer.
     if (problem.status === 413) {
       request.raw.resume();
       void reply.header('connection', 'close');
