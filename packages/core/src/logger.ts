@@ -5,6 +5,8 @@ import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 
 export type Logger = PinoLogger;
 
+const SERVICE_KEY = '"service":"';
+
 /** Keeps the last lines each service logged, so a failed start can show them. */
 export class RecentLines extends Writable {
   private readonly byService = new Map<string, string[]>();
@@ -16,12 +18,10 @@ export class RecentLines extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line === '') continue;
-      let service = 'infra';
-      try {
-        service = (JSON.parse(line) as { service?: string }).service ?? 'infra';
-      } catch {
-        // not JSON: keep it under "infra"
-      }
+      // every log line passes here (request logs included): find the service binding without parsing the line
+      const at = line.indexOf(SERVICE_KEY);
+      const end = at < 0 ? -1 : line.indexOf('"', at + SERVICE_KEY.length);
+      const service = end < 0 ? 'infra' : line.slice(at + SERVICE_KEY.length, end);
       const lines = this.byService.get(service) ?? [];
       lines.push(line);
       if (lines.length > this.keep) lines.shift();
