@@ -79,6 +79,13 @@ export function portOf(config: InfraConfig, key: PortKey): number {
   }
 }
 
+/** Where a client on this machine reaches a listener bound to `host`: the wildcard addresses mean loopback. */
+export function localHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
 /** A host as it goes into a URL: IPv6 literals in brackets. */
 export function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;

@@ -1,13 +1,13 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import {
-  assertPortsFree, InfraError, isInfraError, parseDuration, portKeys, portOf, TokenIssuer,
+  assertPortsFree, InfraError, isInfraError, localHost, parseDuration, portKeys, portOf, TokenIssuer,
   type Endpoint, type Health, type LoadedConfig, type Logger, type PortKey, type RecentLines,
   type RunningService, type Secrets, type ServiceContext, type ServiceName,
 } from '@infra/core';
 import { startServer, type RoutePlugin } from '@infra/server';
 import { startBroker } from '@infra/broker';
 import { startMedia } from '@infra/media';
-import { probeHost, probeHttpReady, probeMqtt, probeRtmp } from './probes.js';
+import { probeHttpReady, probeMqtt, probeRtmp } from './probes.js';
 
 export interface StackOptions {
   loaded: LoadedConfig & { secrets: Secrets };
@@ -110,7 +110,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
 
     say('probing…');
     const probeToken = await issuer.sign('infra-probe', 'service', 60);
-    const host = probeHost(config.http.host);
+    const host = localHost(config.http.host);
     const endpointPort = (s: ServiceName, name: string): number => running.get(s)?.endpoints.find((e) => e.name === name)?.port ?? 0;
     await waitReady(
       services.map((s) => ({

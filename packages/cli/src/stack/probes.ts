@@ -3,13 +3,6 @@ import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import { urlHost } from '@infra/core';
 
-/** Where to reach a listener bound to `host` from this machine. */
-export function probeHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '::1';
-  return host;
-}
-
 /** HTTP GET /ready: resolves on 200, rejects with the reply (which names the pillars not ready). */
 export async function probeHttpReady(host: string, port: number, timeoutMs: number): Promise<void> {
   const res = await fetch(`http://${urlHost(host)}:${port}/ready`, { signal: AbortSignal.timeout(timeoutMs) });

@@ -1,6 +1,6 @@
-import { loadConfig, serviceNames, TokenIssuer, type Endpoint, type ServiceName } from '@infra/core';
+import { loadConfig, localHost, serviceNames, TokenIssuer, type Endpoint, type ServiceName } from '@infra/core';
 import { readStates, type StackState } from './state.js';
-import { probeHost, probeHttpReady, probeMqtt, probeRtmp } from './probes.js';
+import { probeHttpReady, probeMqtt, probeRtmp } from './probes.js';
 
 export interface ServiceStatus {
   ok: boolean;
@@ -35,7 +35,7 @@ export async function stackStatus(opts: { dir: string; set: string[] }): Promise
   const probed = new Map<ServiceName, ServiceStatus>();
   const probe = async (state: StackState, s: ServiceName): Promise<void> => {
     const endpoints = state.endpoints[s] ?? [];
-    const host = probeHost(state.host);
+    const host = localHost(state.host);
     const port = (name: string): number => endpoints.find((e) => e.name === name)?.port ?? 0;
     try {
       if (s === 'server') await probeHttpReady(host, port('api'), PROBE_TIMEOUT_MS);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { listenOn, parseDuration, urlHost, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
+import { listenOn, localHost, parseDuration, urlHost, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
 import { loadNms, type NmsSession } from './nms.js';
 import { LiveSessions } from './live-sessions.js';
 import { HlsViewers } from './viewers.js';
@@ -23,13 +23,6 @@ export interface RunningMedia extends RunningService {
   readonly recordings: RecordingService;
   /** stream ids being published right now */
   liveStreams(): string[];
-}
-
-/** The host local clients (our own ffmpeg pull) reach a listener bound to `host` on. */
-function loopbackFor(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return urlHost(host);
 }
 
 /**
@@ -63,7 +56,7 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
 
   let rtmpPort = 0;
   let flvPort = 0;
-  const local = loopbackFor(http.host);
+  const local = urlHost(localHost(http.host)); // where our own ffmpeg pull reaches the listeners
   const review: ReviewService = new ReviewService(new ReviewStore(db as unknown as Kysely<ReviewTables>), streams, (): LiveSessions => sessions, { frameDir: join(mediaDir, 'review'), classifierUrl: media.review.classifierUrl, logger: log });
   const hlsViewers = new HlsViewers(Math.max(6, media.hls.segmentSeconds * 3) * 1000);
   const sessions: LiveSessions = new LiveSessions({
