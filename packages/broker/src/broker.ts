@@ -1,6 +1,7 @@
 import { createServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { Aedes, type AedesPublishPacket } from 'aedes';
+import type { Kysely } from 'kysely';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import {
   listenOn, migrateModules, openSqlite, topics, urlHost,
@@ -8,7 +9,8 @@ import {
 } from '@infra/core';
 import type { ImEvent, PresenceState } from '@infra/core/topics';
 import { makeAuthenticate, claimsOf } from './auth/authenticate.js';
-import { mayPublish, maySubscribeAsMember } from './auth/acl.js';
+import { mayPublish, maySubscribeAsMember, needsGrantToReceive } from './auth/acl.js';
+import { GrantTable, grantMigrations, parseGrant, type GrantTables } from './grants/index.js';
 import { openBrokerPersistence } from './persistence.js';
 import { ImService, ImStore, imMigrations, imRoutes, imSendHandler, type ImTables } from './im/index.js';
 import { ChannelAudience } from './im/audience.js';
@@ -45,9 +47,13 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
   try {
     const database = openSqlite<ImTables>(join(ctx.dataDir, 'im.db'));
     cleanups.push(() => database.close());
-    const applied = await migrateModules(database.db as never, [imMigrations]);
+    const applied = await migrateModules(database.db as never, [imMigrations, grantMigrations]);
     if (applied.length) log.info({ applied }, 'migrations applied');
     const store = new ImStore(database.db);
+    const grants = await GrantTable.open(database.db as unknown as Kysely<GrantTables>); // its own table in the same file
+    const grantPurge = setInterval(() => void grants.purge().catch((err: Error) => log.warn({ err: err.message }, 'grant purge failed')), 60 * 60 * 1000);
+    grantPurge.unref();
+    cleanups.push(async () => clearInterval(grantPurge));
     const durable = await openBrokerPersistence(ctx.dataDir);
     cleanups.push(() => durable.close());
 
@@ -105,7 +111,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       },
       authorizeSubscribe(client, sub, done) {
         const user = claimsOf(client);
-        const verdict = user ? maySubscribeAsMember(user, sub.topic, im) : false;
+        const verdict = user ? maySubscribeAsMember(user, sub.topic, im, grants) : false;
         const finish = (ok: boolean): void => {
           if (ok) return done(null, sub);
           log.info({ clientId: client.id, topic: sub.topic }, 'subscribe refused');
@@ -127,15 +133,30 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
         const topic = packet.topic;
         // im/send is consumed by the broker, never relayed (not even to backends subscribed to #)
         if (topic === IM_SEND) return null;
-        if (topic.startsWith(CHANNEL_PREFIX)) {
-          const user = claimsOf(client);
-          if (user && user.role !== 'service' && user.role !== 'admin' && !audience.mayReceive(topic.slice(CHANNEL_PREFIX.length), user.sub)) return null;
-        }
+        const user = claimsOf(client);
+        if (!user || user.role === 'service' || user.role === 'admin') return packet;
+        if (topic.startsWith(CHANNEL_PREFIX)) return audience.mayReceive(topic.slice(CHANNEL_PREFIX.length), user.sub) ? packet : null;
+        if (needsGrantToReceive(topic) && !grants.allows(user.sub, topic)) return null;
         return packet;
       },
     });
     aedesRef = aedes;
     cleanups.push(() => new Promise<void>((r) => aedes.close(() => r())));
+    // Grants arrive from backends (the server's outbox relay, or a service token over MQTT). The publish completes
+    // only once the grant is stored, so a relay that saw its publish succeed knows the grant is durable.
+    await new Promise<void>((resolve) => {
+      aedes.subscribe(topics.aclGrants, (packet: { payload: Buffer | string }, cb: () => void) => {
+        const g = parseGrant(packet.payload);
+        if (typeof g === 'string') {
+          log.warn({ problem: g }, 'topic grant ignored');
+          return cb();
+        }
+        grants.apply(g).then(cb, (err: Error) => {
+          log.error({ err: err.message, user: g.user, topic: g.topic }, 'topic grant not stored');
+          cb();
+        });
+      }, () => resolve());
+    });
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
     aedes.on('client', (client) => {
       const user = claimsOf(client);

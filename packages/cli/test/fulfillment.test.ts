@@ -51,12 +51,21 @@ describe('fulfillment end to end (infra up, infra seed, HTTP, MQTT)', () => {
       expect(order.status).toBe(201);
       expect(order.body.allocations.filter((a: { sku: string }) => a.sku === 'COFFEE-1KG').map((a: { lot: string; qty: number }) => [a.lot, a.qty])).toEqual([['L2026-10', 10], ['L2026-11', 2]]);
       const id = order.body.id as string;
+      // the customer follows her own order: the order's creation granted her its topic
+      const aliceMqtt = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port('broker', 'mqtt')}`, { protocolVersion: 4, username: 'alice', password: alice, reconnectPeriod: 0 }, false);
+      const aliceSeen: string[] = [];
+      aliceMqtt.on('message', (_t, payload) => aliceSeen.push((JSON.parse(payload.toString()) as { to?: string; type: string }).to ?? 'created'));
+      expect((await aliceMqtt.subscribeAsync(topics.order(id), { qos: 1 }))[0]?.qos).toBe(1);
       for (const event of ['pay', 'allocate', 'start_picking', 'pack']) expect((await call(base, admin, 'POST', `/orders/${id}/events`, { event })).status).toBe(200);
       const shipped = await call(base, admin, 'POST', `/orders/${id}/events`, { event: 'ship', shipping: { carrier: 'DHL', trackingNumber: '00340434' } });
       expect(shipped.body.status).toBe('shipped');
       const deadline = Date.now() + 5000;
       while (seen.filter((m) => m.topic === topics.order(id)).length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(seen.filter((m) => m.topic === topics.order(id)).map((m) => m.payload.to ?? m.payload.type)).toEqual(['order.created', 'paid', 'allocated', 'picking', 'packed', 'shipped']);
+
+      while (aliceSeen.filter((e) => e !== 'created').length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(aliceSeen.filter((e) => e !== 'created')).toEqual(['paid', 'allocated', 'picking', 'packed', 'shipped']);
+      await aliceMqtt.endAsync(true);
 
       // another customer may not subscribe to alice's order
       const bob = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port('broker', 'mqtt')}`, { protocolVersion: 4, username: 'bob', password: await issuer.sign('bob', 'user', 600), reconnectPeriod: 0 }, false);

@@ -31,11 +31,26 @@ export interface MembershipRules {
   maySeePresence(viewer: string, subject: string): Promise<boolean>;
 }
 
+/** Topic grants backends hand out (packages/broker/src/grants): one user, one exact topic. */
+export interface GrantRules {
+  allows(userId: string, topic: string): boolean;
+  /** resolves true once a grant arrives, false after `ms` */
+  waitFor(userId: string, topic: string, ms: number): Promise<boolean>;
+}
+
 /**
- * The static rules first; then a channel's broadcast topic im/c/{convId} for its members, and presence/{userId}
- * of anyone who shares a conversation with the subscriber. Never wildcards for devices.
+ * How long a subscribe without a grant waits for one. A backend writes the grant in the same transaction as the
+ * change that warrants it (an order for its customer) and relays it right after commit, so a client that subscribes
+ * as soon as the HTTP answer arrives can be a few milliseconds ahead of its grant.
  */
-export function maySubscribeAsMember(user: TokenClaims, filter: string, rules: MembershipRules): boolean | Promise<boolean> {
+export const GRANT_WAIT_MS = 1000;
+
+/**
+ * The static rules first; then a channel's broadcast topic im/c/{convId} for its members, presence/{userId}
+ * of anyone who shares a conversation with the subscriber, and any exact topic a backend granted the user.
+ * Never wildcards for devices.
+ */
+export function maySubscribeAsMember(user: TokenClaims, filter: string, rules: MembershipRules, grants?: GrantRules): boolean | Promise<boolean> {
   if (maySubscribe(user, filter)) return true;
   if (filter.startsWith('im/c/')) {
     const convId = filter.slice(5);
@@ -45,5 +60,15 @@ export function maySubscribeAsMember(user: TokenClaims, filter: string, rules: M
     const subject = filter.slice(9);
     return isSafeTopicSegment(subject) && rules.maySeePresence(user.sub, subject);
   }
-  return false;
+  if (!grants || filter.startsWith('im/') || filter.includes('+') || filter.includes('#') || filter.charCodeAt(0) === 36 /* $ */) return false;
+  return grants.allows(user.sub, filter) || grants.waitFor(user.sub, filter, GRANT_WAIT_MS);
+}
+
+/**
+ * Whether a message on `topic` may still go to a device subscribed to it: its inbox, presence and channels are
+ * governed at subscribe time and by the channel audience; everything else a device can only have through a grant,
+ * so a revoked or expired grant stops delivery even though the subscription stays in the session.
+ */
+export function needsGrantToReceive(topic: string): boolean {
+  return !(topic.startsWith('im/') || topic.startsWith('presence/'));
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InfraError, newId, topics } from '@infra/core';
+import type { TopicGrant } from '@infra/core/topics';
 import type { Kysely } from 'kysely';
 import type { Actor, FlowEngine } from '../flows/engine.js';
 import type { FlowDb } from '../flows/store.js';
@@ -74,6 +75,9 @@ export class OrderService {
         const allocations = await this.wms.reserve(trx, 'order', id, body.lines.map((l) => ({ sku: l.sku, qty: l.qty })), body.warehouse);
         const shipments = [...new Set(allocations.map((a) => a.warehouse))].map((wh) => ({ id: newId('shp', now), order_id: id, warehouse: wh, status: 'pending', carrier: null, tracking_number: null, updated_at: now }));
         await orderStore.insertShipments(o(trx), shipments);
+        // the customer may follow this order on MQTT: the grant is relayed before the order's first event
+        const grant: TopicGrant = { op: 'grant', user: row.customer_id, topic: topics.order(id) };
+        await outboxStore.append(trx as OutboxDb, id, topics.aclGrants, grant, now);
         await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.created', orderId: id, status, total: subtotal, currency: row.currency, at: iso(now) }, now);
         const order = this.view(row, lines, allocations, shipments, [], [{ from: null, to: status, event: 'create', actor: actor.id, actorRole: actor.role, at: now, reason: null }], actor);
         if (idempotencyKey) await orderStore.saveIdempotency(o(trx), { actor: actor.id, key: idempotencyKey, request_hash: hash, order_id: id, response: JSON.stringify(order), created_at: now });
