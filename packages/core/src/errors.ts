@@ -44,6 +44,7 @@ export const errorCatalogue = {
   INFRA_ERR_FLOW_INVALID: { status: 500, hint: 'fix the flow file at the line shown; `infra flows validate` checks every flow' },
   INFRA_ERR_ILLEGAL_TRANSITION: { status: 409, hint: 'fire one of the events listed in `allowed`' },
   INFRA_ERR_OUT_OF_STOCK: { status: 409, hint: 'not enough available stock; receive more or order less' },
+  INFRA_ERR_ACTION_UNSUPPORTED: { status: 422, hint: 'resolve with one of the actions listed in `actions` (GET the exception to see them)' },
   INFRA_ERR_UNKNOWN_SKU: { status: 400, hint: 'create the SKU first (POST /api/v1/wms/skus or `infra seed`)' },
   INFRA_ERR_IDEMPOTENCY_MISMATCH: { status: 422, hint: 'an Idempotency-Key may only be reused with the same body; use a new key' },
   INFRA_ERR_CONFLICT: { status: 409, hint: 'the resource already exists or changed meanwhile' },
@@ -60,9 +61,25 @@ export const errorCatalogue = {
   INFRA_ERR_IM_RATE_LIMITED: { status: 429, hint: 'slow down: im.sendRate messages per second per user (burst im.sendBurst)' },
   INFRA_ERR_IM_ACK_TIMEOUT: { status: 504, hint: 'SDK: the broker did not acknowledge in time; send again with the same clientMsgId (it is stored once)' },
   INFRA_ERR_IM_CLOSED: { status: 499, hint: 'SDK: the chat client was closed while a send waited for its ack' },
+  // communication: files and stickers (packages/broker/src/files)
+  INFRA_ERR_FILE_NOT_FOUND: { status: 404, hint: 'no such file, or it is not yours and was not sent to a conversation you are in' },
+  INFRA_ERR_FILE_TOO_LARGE: { status: 413, hint: 'upload a smaller file (limit: files.maxBytes)' },
+  INFRA_ERR_FILE_TYPE: { status: 415, hint: 'the bytes must be of a type in files.allowedTypes and agree with the declared Content-Type (or send application/octet-stream)' },
+  INFRA_ERR_FILE_BAD_UPLOAD: { status: 400, hint: 'POST multipart/form-data with exactly one file part (field name: file)' },
+  INFRA_ERR_FILE_KIND: { status: 400, hint: 'image messages need an image file, video a video, voice an audio file (GET /api/v1/files/{id} shows its kind)' },
+  INFRA_ERR_FILE_NOT_READY: { status: 409, hint: 'the file is still processing (or processing failed): wait until GET /api/v1/files/{id} says status ready' },
+  INFRA_ERR_FILE_RANGE: { status: 416, hint: 'ask for one range inside the file: Range: bytes=start-end' },
+  INFRA_ERR_STICKER_NOT_FOUND: { status: 404, hint: 'GET /api/v1/stickers/packs lists the packs and their sticker ids' },
+  // riders and live location (packages/server/src/riders, packages/broker/src/telemetry)
+  INFRA_ERR_RIDER_CAPACITY: { status: 409, hint: 'the rider carries more than that; release load first or set a higher capacity' },
+  INFRA_ERR_RIDER_NO_FIX: { status: 404, hint: 'no recent position for this rider: its device publishes on fleet/{riderId}/loc' },
   // dispatch (routing solver, `infra bench dispatch`)
   INFRA_ERR_DISPATCH_BAD_INSTANCE: { status: 400, hint: 'give a Solomon VRPTW or Li & Lim PDPTW instance file (docs/dispatch.md describes both formats)' },
   INFRA_ERR_DISPATCH_INFEASIBLE: { status: 422, hint: 'no feasible plan was found within the fleet and the time limit; allow more time or vehicles, or check the windows' },
+  // dispatch assignment and delivery (H3: offers, proof of delivery)
+  INFRA_ERR_DISPATCH_OFFER_CLOSED: { status: 409, hint: 'the offer was already answered, expired or went to another rider; GET /api/v1/dispatch/offers lists your open ones' },
+  INFRA_ERR_DISPATCH_RIDER_FULL: { status: 409, hint: 'the rider carries as much as their capacity allows; finish a delivery first' },
+  INFRA_ERR_DELIVERY_PROOF: { status: 422, hint: 'deliver with proof: the customer\'s one-time code, or the recipient name (and a photo file id) when the job allows it' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

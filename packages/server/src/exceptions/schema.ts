@@ -14,6 +14,7 @@ export const ExceptionView = Type.Object({
   resolution: Type.Union([Type.String(), Type.Null()]),
   note: Type.Union([Type.String(), Type.Null()]),
   occurrences: Type.Integer(),
+  actions: Type.Array(Type.String(), { description: 'the resolve actions this exception can take (`none` always; others when the module owning the entity carries them out)' }),
   ageSeconds: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),

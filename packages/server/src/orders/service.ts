@@ -172,6 +172,39 @@ export class OrderService {
     return view;
   }
 
+  /**
+   * Refunds what was captured for the order and not yet refunded, through the provider that captured it, in one
+   * transaction with an `order.refunded` event. Nothing captured, or all of it refunded already, is a 409.
+   */
+  async refund(id: string, reason: string, actor: Actor): Promise<OrderView> {
+    const view = await this.db.transaction().execute(async (trx) => {
+      const r = await this.load(trx, id, actor);
+      const now = this.now();
+      const payments = await orderStore.payments(o(trx), id);
+      let refunded = 0;
+      for (const p of payments) if (p.status === 'refunded') refunded += Number(p.amount);
+      const byProvider = new Map<string, number>();
+      for (const p of payments) if (p.status === 'captured') byProvider.set(p.provider, (byProvider.get(p.provider) ?? 0) + Number(p.amount));
+      const captured = [...byProvider.values()].reduce((a, b) => a + b, 0);
+      if (captured - refunded <= 0) throw new InfraError('INFRA_ERR_CONFLICT', captured === 0 ? `order ${id} has no captured payment to refund` : `order ${id} is refunded already`);
+      let left = captured - refunded;
+      for (const [name, amount] of byProvider) {
+        const provider = this.providers.get(name);
+        if (!provider) throw new InfraError('INFRA_ERR_INTERNAL', `payment provider ${name} of order ${id} is not configured`);
+        const part = Math.min(amount, left);
+        if (part <= 0) continue;
+        const done = await provider.refund({ orderId: id, amount: part, currency: r.currency, reason });
+        if (done.status !== 'refunded') throw new InfraError('INFRA_ERR_CONFLICT', `payment provider ${name} refused the refund of order ${id}`);
+        await orderStore.insertPayment(o(trx), { id: newId('pay', now), order_id: id, provider: name, amount: part, currency: r.currency, status: 'refunded', reference: done.reference, created_at: now });
+        left -= part;
+      }
+      await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.refunded', orderId: id, amount: captured - refunded, currency: r.currency, reason, at: iso(now) }, now);
+      return this.get(id, actor, trx);
+    });
+    this.onCommit();
+    return view;
+  }
+
   /** Mirrors a flow timeout onto the order (the flow engine raised it; this adds the order's own event). */
   async timeoutEvent(trx: AnyDb, id: string, state: string, raise: string, now: number): Promise<void> {
     await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.timeout', orderId: id, status: state, exception: raise, at: iso(now) }, now);
