@@ -244,6 +244,7 @@ function configDoc() {
     table(['variable', 'what it is'], [
       [code(secretKeys.jwtSecret), 'HS256 signing key of every token: HTTP bearer tokens and MQTT passwords. Changing it invalidates every token.'],
       [code(secretKeys.streamKeySalt), 'HMAC key of the playback tokens of private streams (publish keys themselves are random and stored hashed in media.db, see `infra stream create`). Changing it invalidates every playback token.'],
+      [code(secretKeys.dataKeys), 'Keys that encrypt IM message bodies at rest (AES-256-GCM): `kid:secret[,kid:secret…]`, a key id (1–16 letters, digits, `_`, `-`) and a secret of at least 32 characters each. The first key seals new bodies, every listed key opens old ones; see [im.md](im.md#encryption-at-rest) for rotation.'],
     ]),
     '',
     '- Each must be at least 32 characters. The process environment wins over the file, so a deployment can inject',
@@ -259,6 +260,7 @@ function configDoc() {
     `# ${SECRETS_FILE}`,
     `${secretKeys.jwtSecret}=<at least 32 characters>`,
     `${secretKeys.streamKeySalt}=<at least 32 characters>`,
+    `${secretKeys.dataKeys}=k20261125:<at least 32 characters>`,
     '```',
     '',
   );
@@ -279,7 +281,7 @@ const errorNotes = {
     INFRA_ERR_CONFIG_UNKNOWN_KEY: 'A key the schema does not know, in the file or in `--set`; suggests the nearest known key.',
     INFRA_ERR_CONFIG_ENV_MISSING: '`${NAME}` in `infra.yaml` with `NAME` unset or empty and no `:-default`.',
     INFRA_ERR_SET_SYNTAX: '`--set` without `key=` in front of the value.',
-    INFRA_ERR_SECRETS_MISSING: '`INFRA_JWT_SECRET` or `INFRA_STREAM_KEY_SALT` missing or shorter than 32 characters (`up`, `token`, `stream create`, `config validate`).',
+    INFRA_ERR_SECRETS_MISSING: '`INFRA_JWT_SECRET`, `INFRA_STREAM_KEY_SALT` or `INFRA_DATA_KEYS` missing, shorter than 32 characters, or (data keys) not a `kid:secret` list (`up`, `token`, `stream create`, `config validate`).',
   },
   init: {
     INFRA_ERR_DIR_NOT_EMPTY: '`infra init` into a non-empty directory without `--force`.',
@@ -315,6 +317,7 @@ const errorNotes = {
     INFRA_ERR_FLOW_INVALID: 'A flows/*.yaml file with an unknown state, action, guard, role or key, a duplicate transition or an unreachable state: `infra up` refuses to start and `infra flows validate` lists every problem as file:line.',
     INFRA_ERR_ILLEGAL_TRANSITION: '`POST /api/v1/orders/{id}/events` with an event the order’s current state has no transition for; the problem lists `allowed` (the events the caller may fire now) and `state`.',
     INFRA_ERR_OUT_OF_STOCK: 'Creating an order whose lines cannot all be reserved (the problem names `sku`; nothing is written and an `allocation_failed` exception is counted), or an adjustment or move that would take more than is available.',
+    INFRA_ERR_ACTION_UNSUPPORTED: 'Resolving an exception with an action nothing carries out for its entity type (the problem lists `actions`, the ones that work); the exception stays open.',
     INFRA_ERR_UNKNOWN_SKU: 'An order line, receipt, adjustment, count or stock query naming a SKU that does not exist.',
     INFRA_ERR_IDEMPOTENCY_MISMATCH: 'Reusing an `Idempotency-Key` (per token user) with a different body.',
     INFRA_ERR_CONFLICT: 'Creating a warehouse, bin or SKU that exists, putting away a receipt twice, resolving a resolved exception, or two transitions of one entity at once.',
@@ -332,6 +335,14 @@ const errorNotes = {
     INFRA_ERR_IM_RATE_LIMITED: 'One user sending faster than `im.sendRate` per second after a burst of `im.sendBurst`; backends are exempt.',
     INFRA_ERR_IM_ACK_TIMEOUT: 'SDK only: the broker did not acknowledge a send in time (the SDK retries with the same clientMsgId before giving up).',
     INFRA_ERR_IM_CLOSED: 'SDK only: the chat client was closed while a send was waiting for its acknowledgement.',
+    INFRA_ERR_FILE_NOT_FOUND: 'A file id that does not exist, or that the caller may not read (not the uploader, not a member of a conversation it was uploaded for or sent to): the same 404 for both, so existence does not leak; on MQTT an error event for a message whose `fileId` the sender did not upload.',
+    INFRA_ERR_FILE_TOO_LARGE: 'An upload over `files.maxBytes` (announced by Content-Length, or cut while streaming); the partial file is removed.',
+    INFRA_ERR_FILE_TYPE: 'An upload whose sniffed bytes are of no known type, of a type outside `files.allowedTypes`, or disagree with the part’s declared Content-Type; nothing is kept.',
+    INFRA_ERR_FILE_BAD_UPLOAD: '`POST /api/v1/files` (or a sticker upload) that is not multipart/form-data, has no file part, or an empty file.',
+    INFRA_ERR_FILE_KIND: 'An image/video/voice message whose `fileId` is of another kind, or a sticker upload that is not an image.',
+    INFRA_ERR_FILE_NOT_READY: 'An image/video/voice message whose file is still processing or failed processing; a derivative asked for while it is being made.',
+    INFRA_ERR_FILE_RANGE: 'A download `Range` outside the file (416, with `Content-Range: bytes */size`).',
+    INFRA_ERR_STICKER_NOT_FOUND: 'A sticker pack or a sticker (in a `sticker` message) that does not exist.',
   },
   dispatch: {
     INFRA_ERR_DISPATCH_BAD_INSTANCE: '`infra bench dispatch --instance FILE`: the file cannot be read, is neither Solomon nor Li & Lim format, or has a bad row (a wrong column count, a duplicate id, ready after due, a pickup and delivery that do not name each other); names file:line.',

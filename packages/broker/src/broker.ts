@@ -12,7 +12,7 @@ import { makeAuthenticate, claimsOf } from './auth/authenticate.js';
 import { mayPublish, maySubscribeAsMember, needsGrantToReceive } from './auth/acl.js';
 import { GrantTable, grantMigrations, parseGrant, type GrantTables } from './grants/index.js';
 import { openBrokerPersistence } from './persistence.js';
-import { ImService, ImStore, imMigrations, imRoutes, imSendHandler, type ImTables } from './im/index.js';
+import { BodyCipher, ImService, ImStore, imMigrations, imRoutes, imSendHandler, type ImTables } from './im/index.js';
 import { ChannelAudience } from './im/audience.js';
 import { PresenceTracker, stalePresence } from './presence/index.js';
 import { limitPacketSize, parserOf } from './guard/packet-size.js';
@@ -49,7 +49,23 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
     cleanups.push(() => database.close());
     const applied = await migrateModules(database.db as never, [imMigrations, grantMigrations]);
     if (applied.length) log.info({ applied }, 'migrations applied');
-    const store = new ImStore(database.db);
+    const cipher = ctx.secrets.dataKeys ? new BodyCipher(ctx.secrets.dataKeys) : undefined;
+    if (!cipher) log.warn('no INFRA_DATA_KEYS: IM message bodies are stored in clear');
+    const store = new ImStore(database.db, cipher);
+    // After a key rotation (or on a database written in clear) re-seal old bodies with the current key, in the background.
+    let rekeying = true;
+    const rekeyed = (async () => {
+      let total = 0;
+      for (let n = -1; rekeying && n !== 0; total += n) {
+        n = await store.rekey(500);
+        await new Promise((r) => setImmediate(r));
+      }
+      if (total > 0) log.info({ messages: total, key: cipher?.currentKeyId }, 'message bodies re-sealed with the current data key');
+    })().catch((err: Error) => log.error({ err: err.message }, 're-sealing message bodies failed; old keys stay needed'));
+    cleanups.push(async () => {
+      rekeying = false;
+      await rekeyed;
+    });
     const grants = await GrantTable.open(database.db as unknown as Kysely<GrantTables>); // its own table in the same file
     const grantPurge = setInterval(() => void grants.purge().catch((err: Error) => log.warn({ err: err.message }, 'grant purge failed')), 60 * 60 * 1000);
     grantPurge.unref();

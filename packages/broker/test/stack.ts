@@ -26,10 +26,13 @@ export interface TestStack {
   close(remove?: boolean): Promise<void>;
 }
 
-export async function startTestStack(opts: { dataDir?: string; yaml?: string; http?: boolean } = {}): Promise<TestStack> {
+/** the data key tests seal IM bodies with, as `infra init` writes one */
+export const testDataKeys = `k1:${'d'.repeat(43)}`;
+
+export async function startTestStack(opts: { dataDir?: string; yaml?: string; http?: boolean; dataKeys?: string } = {}): Promise<TestStack> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'infra-im-'));
   const config = parseConfigText(`version: 1\nhttp:\n  port: 0\nmqtt:\n  port: 0\n${opts.yaml ?? ''}`, 'infra.yaml', {}, []);
-  const ctx: ServiceContext = { config, secrets: { jwtSecret: secret, streamKeySalt: 's'.repeat(43) }, logger: createLogger({ level: 'warn' }), dataDir };
+  const ctx: ServiceContext = { config, secrets: { jwtSecret: secret, streamKeySalt: 's'.repeat(43), dataKeys: opts.dataKeys ?? testDataKeys }, logger: createLogger({ level: 'warn' }), dataDir };
   const broker = await startBroker(ctx, { issuer });
   let server: RunningServer | undefined;
   if (opts.http !== false) {

@@ -1,8 +1,10 @@
-export { ImService, messageView, type ImNotifier, type ImSettings, type SendOutcome } from './service.js';
+export { ImService, messageView, type ImNotifier, type ImSettings, type MessageReferences, type SendOutcome } from './service.js';
 export { ImStore, type ImTables } from './store.js';
+export { BodyCipher } from './cipher.js';
 export { imRoutes } from './routes.js';
 export { imSendHandler } from './send.js';
 import { init } from './migrations/0001_init.js';
+import { bodyKey } from './migrations/0002_body_key.js';
 import type { ModuleMigrations } from '@infra/core';
 
-export const imMigrations: ModuleMigrations = { module: 'im', migrations: { '0001_init': init } };
+export const imMigrations: ModuleMigrations = { module: 'im', migrations: { '0001_init': init, '0002_body_key': bodyKey } };

@@ -27,6 +27,19 @@ export interface ImNotifier {
   membershipChanged(convId: string, userId: string, present: boolean): void;
 }
 
+/**
+ * What message bodies may reference outside the IM tables (uploaded files, stickers): checked before a send is
+ * queued, recorded inside the send's transaction. Implemented by the files module.
+ */
+export interface MessageReferences {
+  /** the message types whose bodies may reference something */
+  types: readonly MessageType[];
+  /** throws an InfraError when the sender may not send what the body references; returns the body to store */
+  resolve(caller: TokenClaims, convId: string, type: MessageType, body: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** inside the send transaction (`db`), before the message row: remember that convId now carries what the body references */
+  attach(db: unknown, convId: string, type: MessageType, body: Record<string, unknown>): Promise<void>;
+}
+
 export interface SendOutcome {
   ack: Extract<ImEvent, { kind: 'ack' }>;
   message: ImMessage;
@@ -76,6 +89,7 @@ export class ImService {
     readonly settings: ImSettings,
     private readonly notify: ImNotifier,
     private readonly now: () => number = Date.now,
+    private readonly refs?: MessageReferences,
   ) {
     this.recallMs = parseDuration(settings.recallWindow) * 1000;
     this.temporaryMs = parseDuration(settings.temporaryTtl) * 1000;
@@ -216,8 +230,10 @@ export class ImService {
     const check = bodyChecks[type];
     if (!check.Check(req.body)) throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `bad ${type} body: ${firstError(check, req.body)}`);
     if (type === 'system' && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'system messages come from backends (service tokens) only');
+    const refs = this.refs?.types.includes(type) ? this.refs : undefined;
+    const stored = refs ? { ...req, body: await refs.resolve(caller, req.convId, type, req.body) } : req;
     return new Promise<SendOutcome>((resolve, reject) => {
-      this.sendQueue.push({ caller, req, type, resolve, reject });
+      this.sendQueue.push({ caller, req: stored, type, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flushSends());
@@ -287,9 +303,10 @@ export class ImService {
       } else {
         if (target.type !== 'text') throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', 'only text messages can be edited');
         const { seq: _s, ...content } = req.body;
-        await tx.markEdited(conv.id, seq, JSON.stringify(content), now);
+        await tx.markEdited(target, JSON.stringify(content), now);
       }
     }
+    if (this.refs?.types.includes(type)) await this.refs.attach(tx.db, conv.id, type, req.body);
     const seq = await tx.nextSeq(conv.id);
     const row = await tx.insertMessage({ conv_id: conv.id, seq, sender_id: caller.sub, client_msg_id: req.clientMsgId, type, body: JSON.stringify(req.body), created_at: now, edited_at: null, recalled_at: null });
     return { conv, row, duplicate: false, audience: conv.kind === 'channel' ? [] : await memo.audience(conv.id) };

@@ -1,3 +1,4 @@
+import type { BodyCipher } from './cipher.js';
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { ConversationKind, MemberRole } from '@infra/core/topics';
 
@@ -29,10 +30,12 @@ export interface MessageRow {
   sender_id: string;
   client_msg_id: string;
   type: string;
+  /** the JSON body; at rest sealed by the data key `key_id` (see cipher.ts) */
   body: string;
   created_at: number;
   edited_at: number | null;
   recalled_at: number | null;
+  key_id: string | null;
 }
 
 export interface ImTables {
@@ -43,7 +46,10 @@ export interface ImTables {
 
 type Db = Kysely<ImTables> | Transaction<ImTables>;
 
-const MESSAGE_COLUMNS = ['conv_id', 'seq', 'sender_id', 'client_msg_id', 'type', 'body', 'created_at', 'edited_at', 'recalled_at'] as const;
+const MESSAGE_COLUMNS = ['conv_id', 'seq', 'sender_id', 'client_msg_id', 'type', 'body', 'created_at', 'edited_at', 'recalled_at', 'key_id'] as const;
+
+/** What a sealed body is bound to (a body copied onto another row does not decrypt). */
+const contextOf = (r: { conv_id: string; sender_id: string; client_msg_id: string }): string => `${r.conv_id}\n${r.sender_id}\n${r.client_msg_id}`;
 
 interface HotStatements {
   nextSeq: string;
@@ -68,10 +74,24 @@ function compileHot(db: Kysely<ImTables>): HotStatements {
 
 /** SQL for the IM tables only. Portable: RETURNING and conditional updates, no SQLite-only functions. */
 export class ImStore {
-  constructor(readonly db: Kysely<ImTables>) {}
+  /** `cipher` seals message bodies at rest; without one (only code that builds the store itself) they are kept in clear */
+  constructor(readonly db: Kysely<ImTables>, private readonly cipher?: BodyCipher) {}
 
   transaction<T>(fn: (tx: ImStore) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((tx) => fn(new ImStore(tx as unknown as Kysely<ImTables>)));
+    return this.db.transaction().execute((tx) => fn(new ImStore(tx as unknown as Kysely<ImTables>, this.cipher)));
+  }
+
+  /** a row as read from SQL -> the row with its body in clear */
+  private opened<R extends MessageRow | undefined>(r: R): R {
+    if (!r || r.key_id === null) return r;
+    if (!this.cipher) throw new Error(`message ${r.conv_id}#${r.seq} is encrypted and no data key is configured`);
+    return { ...r, body: this.cipher.open(r.body, r.key_id, contextOf(r)) };
+  }
+
+  private sealed(body: string, r: { conv_id: string; sender_id: string; client_msg_id: string }): { body: string; key_id: string | null } {
+    if (!this.cipher) return { body, key_id: null };
+    const s = this.cipher.seal(body, contextOf(r));
+    return { body: s.body, key_id: s.keyId };
   }
 
   private get q(): Db {
@@ -176,20 +196,21 @@ export class ImStore {
     return row.last_seq;
   }
 
-  async insertMessage(row: Omit<MessageRow, 'id'>): Promise<MessageRow> {
+  async insertMessage(input: Omit<MessageRow, 'id' | 'key_id'>): Promise<MessageRow> {
+    const row = { ...input, ...this.sealed(input.body, input) };
     const r = await this.q.executeQuery<MessageRow>(CompiledQuery.raw(this.hot.insertMessage, MESSAGE_COLUMNS.map((c) => row[c])));
     const stored = r.rows[0];
     if (!stored) throw new Error('insert returned no row');
-    return stored;
+    return { ...stored, body: input.body };
   }
 
   async messageByClientId(convId: string, senderId: string, clientMsgId: string): Promise<MessageRow | undefined> {
     const r = await this.q.executeQuery<MessageRow>(CompiledQuery.raw(this.hot.messageByClientId, [convId, senderId, clientMsgId]));
-    return r.rows[0];
+    return this.opened(r.rows[0]);
   }
 
-  messageBySeq(convId: string, seq: number): Promise<MessageRow | undefined> {
-    return this.q.selectFrom('im_messages').selectAll().where('conv_id', '=', convId).where('seq', '=', seq).executeTakeFirst() as Promise<MessageRow | undefined>;
+  async messageBySeq(convId: string, seq: number): Promise<MessageRow | undefined> {
+    return this.opened((await this.q.selectFrom('im_messages').selectAll().where('conv_id', '=', convId).where('seq', '=', seq).executeTakeFirst()) as MessageRow | undefined);
   }
 
   async markRecalled(convId: string, seq: number, at: number): Promise<boolean> {
@@ -197,8 +218,33 @@ export class ImStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  async markEdited(convId: string, seq: number, body: string, at: number): Promise<void> {
-    await this.q.updateTable('im_messages').set({ body, edited_at: at }).where('conv_id', '=', convId).where('seq', '=', seq).execute();
+  /** `target` is the edited message as read (its conv, sender and client id bind the new sealed body) */
+  async markEdited(target: MessageRow, body: string, at: number): Promise<void> {
+    await this.q.updateTable('im_messages').set({ ...this.sealed(body, target), edited_at: at }).where('conv_id', '=', target.conv_id).where('seq', '=', target.seq).execute();
+  }
+
+  /**
+   * Re-seals up to `limit` bodies not sealed by the current key (older keys, or stored in clear) with it, in one
+   * transaction; returns how many. Run until 0 after a key rotation, then the old key can leave INFRA_DATA_KEYS.
+   */
+  async rekey(limit: number): Promise<number> {
+    const cipher = this.cipher;
+    if (!cipher) return 0;
+    return this.db.transaction().execute(async (trx) => {
+      const rows = (await trx
+        .selectFrom('im_messages')
+        .selectAll()
+        .where((eb) => eb.or([eb('key_id', 'is', null), eb('key_id', '!=', cipher.currentKeyId)]))
+        .orderBy('id')
+        .limit(limit)
+        .execute()) as MessageRow[];
+      for (const r of rows) {
+        const plain = r.key_id === null ? r.body : cipher.open(r.body, r.key_id, contextOf(r));
+        const s = cipher.seal(plain, contextOf(r));
+        await trx.updateTable('im_messages').set({ body: s.body, key_id: s.keyId }).where('id', '=', r.id).execute();
+      }
+      return rows.length;
+    });
   }
 
   /** The gap after a cursor across every conversation the user belongs to, in cursor order, from the seq they joined at. */
@@ -211,7 +257,8 @@ export class ImStore {
       .whereRef('x.seq', '>', 'm.joined_seq')
       .orderBy('x.id')
       .limit(limit)
-      .execute() as Promise<MessageRow[]>;
+      .execute()
+      .then((rows) => (rows as MessageRow[]).map((r) => this.opened(r)));
   }
 
   /** One conversation's messages before `beforeSeq` (newest first), not older than the member's join. */
@@ -224,7 +271,8 @@ export class ImStore {
       .where('seq', '<', beforeSeq)
       .orderBy('seq', 'desc')
       .limit(limit)
-      .execute() as Promise<MessageRow[]>;
+      .execute()
+      .then((rows) => (rows as MessageRow[]).map((r) => this.opened(r)));
   }
 
   /** True when both users belong to at least one common conversation (presence visibility). */

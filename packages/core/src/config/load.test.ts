@@ -389,7 +389,7 @@ describe('loadConfig on a real stack directory', () => {
     return dir;
   };
   const secret = (c: string) => c.repeat(40);
-  const envFile = `INFRA_JWT_SECRET=${secret('j')}\nINFRA_STREAM_KEY_SALT=${secret('s')}\n`;
+  const envFile = `INFRA_JWT_SECRET=${secret('j')}\nINFRA_STREAM_KEY_SALT=${secret('s')}\nINFRA_DATA_KEYS=k1:${secret('d')}\n`;
   afterEach(() => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
@@ -426,7 +426,7 @@ describe('loadConfig on a real stack directory', () => {
   it('reads secrets from .env', () => {
     const dir = stack({ 'infra.yaml': 'version: 1\n', '.env': envFile });
     const loaded = loadConfig({ dir, env: {}, requireSecrets: true });
-    expect(loaded.secrets).toEqual({ jwtSecret: secret('j'), streamKeySalt: secret('s') });
+    expect(loaded.secrets).toEqual({ jwtSecret: secret('j'), streamKeySalt: secret('s'), dataKeys: `k1:${secret('d')}` });
   });
 
   it('the environment wins over .env for secrets and interpolation', () => {
@@ -449,7 +449,7 @@ describe('loadConfig on a real stack directory', () => {
   });
 
   it('with requireSecrets and a short secret throws INFRA_ERR_SECRETS_MISSING', () => {
-    const dir = stack({ 'infra.yaml': 'version: 1\n', '.env': `INFRA_JWT_SECRET=short\nINFRA_STREAM_KEY_SALT=${secret('s')}\n` });
+    const dir = stack({ 'infra.yaml': 'version: 1\n', '.env': `INFRA_JWT_SECRET=short\nINFRA_STREAM_KEY_SALT=${secret('s')}\nINFRA_DATA_KEYS=k1:${secret('d')}\n` });
     const err = expectInfraError(() => loadConfig({ dir, env: {}, requireSecrets: true }), 'INFRA_ERR_SECRETS_MISSING');
     expect(err.message).toContain('INFRA_JWT_SECRET');
     expect(err.message).not.toContain('INFRA_STREAM_KEY_SALT');

@@ -2,11 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureSecretsFile, parseEnvFile, readEnvFile, resolveSecrets, secretKeys, SECRETS_FILE } from './secrets.js';
+import { ensureSecretsFile, parseDataKeys, parseEnvFile, readEnvFile, resolveSecrets, secretKeys, SECRETS_FILE } from './secrets.js';
 import { InfraError } from '../errors.js';
 
 const JWT = secretKeys.jwtSecret;
 const SALT = secretKeys.streamKeySalt;
+const KEYS = secretKeys.dataKeys;
+const dataKeys = `k1:${'d'.repeat(40)}`;
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -21,15 +23,16 @@ afterEach(() => {
 const mode = (file: string) => statSync(file).mode & 0o777;
 
 describe('ensureSecretsFile', () => {
-  it('creates a 0600 file holding both keys, each long enough', () => {
+  it('creates a 0600 file holding every key, each long enough, the data keys as kid:secret', () => {
     const file = tempFile();
     const written = ensureSecretsFile(file);
-    expect(written.sort()).toEqual([JWT, SALT].sort());
+    expect(written.sort()).toEqual([JWT, SALT, KEYS].sort());
     expect(mode(file)).toBe(0o600);
     const env = readEnvFile(file);
     expect(env[JWT]?.length).toBeGreaterThanOrEqual(32);
     expect(env[SALT]?.length).toBeGreaterThanOrEqual(32);
     expect(env[JWT]).not.toBe(env[SALT]);
+    expect(parseDataKeys(env[KEYS] ?? '')).toEqual([{ id: expect.stringMatching(/^k\d{8}$/), secret: expect.any(String) }]);
     // what it wrote is accepted by the loader's check
     expect(() => resolveSecrets(env, file)).not.toThrow();
   });
@@ -53,7 +56,7 @@ describe('ensureSecretsFile', () => {
   it('fills only the missing key, keeping the other and the rest of the file', () => {
     const file = tempFile();
     const keep = 'k'.repeat(40);
-    writeFileSync(file, `# mine\nOTHER=1\n${JWT}=${keep}`); // no trailing newline
+    writeFileSync(file, `# mine\nOTHER=1\n${JWT}=${keep}\n${KEYS}=${dataKeys}`); // no trailing newline
     expect(ensureSecretsFile(file)).toEqual([SALT]);
     const text = readFileSync(file, 'utf8');
     expect(text.startsWith('# mine\nOTHER=1\n')).toBe(true);
@@ -66,7 +69,7 @@ describe('ensureSecretsFile', () => {
   it('replaces a secret that is too short, keeping the long one', () => {
     const file = tempFile();
     const keep = 's'.repeat(32);
-    writeFileSync(file, `${JWT}=short\n${SALT}=${keep}\n`);
+    writeFileSync(file, `${JWT}=short\n${SALT}=${keep}\n${KEYS}=${dataKeys}\n`);
     expect(ensureSecretsFile(file)).toEqual([JWT]);
     const env = readEnvFile(file);
     expect(env[JWT]).not.toBe('short');
@@ -124,7 +127,21 @@ describe('parseEnvFile', () => {
 
 describe('resolveSecrets', () => {
   it('returns both secrets when both are long enough', () => {
-    expect(resolveSecrets({ [JWT]: 'j'.repeat(32), [SALT]: 's'.repeat(33) }, '.env')).toEqual({ jwtSecret: 'j'.repeat(32), streamKeySalt: 's'.repeat(33) });
+    expect(resolveSecrets({ [JWT]: 'j'.repeat(32), [SALT]: 's'.repeat(33), [KEYS]: dataKeys }, '.env')).toEqual({ jwtSecret: 'j'.repeat(32), streamKeySalt: 's'.repeat(33), dataKeys });
+  });
+
+  it('refuses malformed data keys, naming the variable', () => {
+    for (const bad of [`k1${'d'.repeat(40)}`, `k1:short,${dataKeys}`, `${dataKeys},${dataKeys}`, `bad id!:${'d'.repeat(40)}`]) {
+      let err: unknown;
+      try {
+        resolveSecrets({ [JWT]: 'j'.repeat(32), [SALT]: 's'.repeat(33), [KEYS]: bad }, '.env');
+      } catch (e) {
+        err = e;
+      }
+      expect((err as InfraError).code).toBe('INFRA_ERR_SECRETS_MISSING');
+      expect((err as InfraError).message).toContain(KEYS);
+    }
+    expect(parseDataKeys(`k2:${'e'.repeat(40)}, ${dataKeys}`).map((k) => k.id)).toEqual(['k2', 'k1']);
   });
 
   it('refuses missing and short secrets with INFRA_ERR_SECRETS_MISSING naming them', () => {

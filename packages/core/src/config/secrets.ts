@@ -8,6 +8,7 @@ export const SECRETS_FILE = '.env';
 export const secretKeys = {
   jwtSecret: 'INFRA_JWT_SECRET',
   streamKeySalt: 'INFRA_STREAM_KEY_SALT',
+  dataKeys: 'INFRA_DATA_KEYS',
 } as const;
 
 export interface Secrets {
@@ -15,6 +16,40 @@ export interface Secrets {
   jwtSecret: string;
   /** HMAC key of the playback tokens of private streams (media); publish keys are stored hashed in media.db */
   streamKeySalt: string;
+  /**
+   * Keys that encrypt data at rest (IM message bodies): `kid:secret[,kid:secret…]`, the first encrypts, all decrypt.
+   * Always present in a loaded stack (the loader requires it); optional for services started by code (tests).
+   */
+  dataKeys?: string;
+}
+
+/** One data key: a short id stored beside what it encrypted, and a long random secret. */
+export interface DataKey {
+  id: string;
+  secret: string;
+}
+
+const DATA_KEY = /^([A-Za-z0-9_-]{1,16}):(.+)$/;
+
+/** Parses INFRA_DATA_KEYS; throws INFRA_ERR_SECRETS_MISSING naming what is wrong. */
+export function parseDataKeys(value: string): DataKey[] {
+  const keys = value.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
+    const m = DATA_KEY.exec(entry);
+    if (!m || (m[2] ?? '').length < MIN_SECRET_LENGTH) {
+      throw new InfraError('INFRA_ERR_SECRETS_MISSING', `${secretKeys.dataKeys} must be a comma-separated list of kid:secret (kid: 1-16 letters, digits, _ or -; secret: at least ${MIN_SECRET_LENGTH} characters)`);
+    }
+    return { id: m[1] as string, secret: m[2] as string };
+  });
+  if (keys.length === 0) throw new InfraError('INFRA_ERR_SECRETS_MISSING', `${secretKeys.dataKeys} lists no key`);
+  const ids = keys.map((k) => k.id);
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup) throw new InfraError('INFRA_ERR_SECRETS_MISSING', `${secretKeys.dataKeys} lists key id "${dup}" twice`);
+  return keys;
+}
+
+/** A fresh INFRA_DATA_KEYS value: one key whose id is today's date. */
+export function newDataKeys(now = new Date()): string {
+  return `k${now.toISOString().slice(0, 10).replaceAll('-', '')}:${newSecret(32)}`;
 }
 
 const MIN_SECRET_LENGTH = 32;
@@ -46,9 +81,14 @@ export function resolveSecrets(env: Record<string, string | undefined>, file: st
     if (!v || v.length < MIN_SECRET_LENGTH) missing.push(key);
     return v ?? '';
   };
-  const secrets = { jwtSecret: pick(secretKeys.jwtSecret), streamKeySalt: pick(secretKeys.streamKeySalt) };
+  const secrets = { jwtSecret: pick(secretKeys.jwtSecret), streamKeySalt: pick(secretKeys.streamKeySalt), dataKeys: pick(secretKeys.dataKeys) };
   if (missing.length > 0) {
     throw new InfraError('INFRA_ERR_SECRETS_MISSING', `${missing.join(', ')} missing or shorter than ${MIN_SECRET_LENGTH} characters (looked in the environment and ${file})`);
+  }
+  try {
+    parseDataKeys(secrets.dataKeys);
+  } catch (err) {
+    throw new InfraError('INFRA_ERR_SECRETS_MISSING', `${(err as Error).message} (in the environment or ${file})`);
   }
   return secrets;
 }
@@ -60,7 +100,7 @@ export function ensureSecretsFile(file: string): string[] {
   const written: string[] = [];
   for (const key of Object.values(secretKeys)) {
     if (existing[key] && existing[key].length >= MIN_SECRET_LENGTH) continue;
-    lines.push(`${key}=${newSecret(32)}`);
+    lines.push(`${key}=${key === secretKeys.dataKeys ? newDataKeys() : newSecret(32)}`);
     written.push(key);
   }
   if (written.length === 0) return written;

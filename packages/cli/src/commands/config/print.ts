@@ -17,6 +17,8 @@ export default class ConfigPrint extends InfraCommand {
     const secrets = {
       [secretKeys.jwtSecret]: mask(loaded.secrets?.jwtSecret),
       [secretKeys.streamKeySalt]: mask(loaded.secrets?.streamKeySalt),
+      // the key ids say which keys are in force (the first one seals); the secrets stay masked
+      [secretKeys.dataKeys]: loaded.secrets?.dataKeys ? loaded.secrets.dataKeys.split(',').map((k) => `${k.split(':')[0]?.trim()}:${mask(k.split(':')[1])}`).join(',') : mask(undefined),
     };
     const merged = { ...loaded.config, secrets };
     if (!this.jsonEnabled()) this.log(`# ${loaded.file} (merged; secrets from ${loaded.secretsFile}, masked)\n${stringify(merged)}`);
