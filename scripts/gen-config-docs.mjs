@@ -281,6 +281,7 @@ const errorNotes = {
     INFRA_ERR_CONFIG_UNKNOWN_KEY: 'A key the schema does not know, in the file or in `--set`; suggests the nearest known key.',
     INFRA_ERR_CONFIG_ENV_MISSING: '`${NAME}` in `infra.yaml` with `NAME` unset or empty and no `:-default`.',
     INFRA_ERR_SET_SYNTAX: '`--set` without `key=` in front of the value.',
+    INFRA_ERR_TLS: '`tls.cert` or `tls.key` set without the other, a file that cannot be read, or a key that does not belong to the certificate (`up`).',
     INFRA_ERR_SECRETS_MISSING: '`INFRA_JWT_SECRET`, `INFRA_STREAM_KEY_SALT` or `INFRA_DATA_KEYS` missing, shorter than 32 characters, or (data keys) not a `kid:secret` list (`up`, `token`, `stream create`, `config validate`).',
   },
   init: {

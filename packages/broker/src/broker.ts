@@ -1,4 +1,5 @@
 import { createServer, type Server as NetServer } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { Aedes, type AedesPublishPacket } from 'aedes';
 import type { Kysely } from 'kysely';
@@ -201,6 +202,20 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
     const host = urlHost(ctx.config.http.host);
     const endpoints: Endpoint[] = [{ name: 'mqtt', url: `mqtt://${host}:${port}`, port, configKey: 'mqtt.port' }];
     log.info({ port, state: durable.dir }, 'broker listening');
+    // mqtts beside plain MQTT when the stack has a certificate
+    let tlsServer: TlsServer | undefined;
+    if (ctx.tls) {
+      const server = createTlsServer({ cert: ctx.tls.cert, key: ctx.tls.key }, (socket) => handle(socket));
+      // a client that fails the handshake (plain MQTT on the TLS port, an untrusted cert) is logged, not fatal
+      server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'mqtts handshake failed'));
+      const tlsPort = await listenOn(server, ctx.config.mqtt.tlsPort, ctx.config.http.host, 'mqtt.tlsPort').catch(async (err: unknown) => {
+        await new Promise<void>((r) => tcp.close(() => r()));
+        throw err;
+      });
+      tlsServer = server;
+      endpoints.push({ name: 'mqtts', url: `mqtts://${host}:${tlsPort}`, port: tlsPort, configKey: 'mqtt.tlsPort' });
+      log.info({ port: tlsPort }, 'broker listening (mqtts)');
+    }
 
     const mountWebSocket = (router: UpgradeRouter): void => {
       if (!ctx.config.mqtt.websocket || wss) return;
@@ -253,7 +268,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
         // retained "offline" for everyone still connected, written before the state store closes
         presence.allOffline();
         await Promise.all([...pending]);
-        const tcpClosed = new Promise<void>((r) => tcp.close(() => r()));
+        const tcpClosed = Promise.all([new Promise<void>((r) => tcp.close(() => r())), new Promise<void>((r) => (tlsServer ? tlsServer.close(() => r()) : r()))]);
         for (const ws of wss?.clients ?? []) ws.terminate();
         wss?.close();
         aedesRef = undefined;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export const INFRA_BIN = fileURLToPath(new URL('../../../bin/infra.js', import.meta.url));
 
 /** Every port on 0, so tests never collide with each other or with the machine. */
-export const FREE_PORTS = ['--set', 'http.port=0', '--set', 'mqtt.port=0', '--set', 'media.rtmp.port=0', '--set', 'media.http.port=0'];
+export const FREE_PORTS = ['--set', 'http.port=0', '--set', 'mqtt.port=0', '--set', 'mqtt.tlsPort=0', '--set', 'media.rtmp.port=0', '--set', 'media.http.port=0'];
 
 export interface CliResult {
   code: number | null;

@@ -12,6 +12,7 @@ export const errorCatalogue = {
   INFRA_ERR_CONFIG_ENV_MISSING: { status: 500, hint: 'export the variable, add it to the secrets file, or use ${NAME:-default}' },
   INFRA_ERR_SET_SYNTAX: { status: 400, hint: 'write --set key.path=value, for example --set http.port=18080' },
   INFRA_ERR_SECRETS_MISSING: { status: 500, hint: 'run `infra init --secrets-only` in the stack directory to generate them' },
+  INFRA_ERR_TLS: { status: 500, hint: 'point tls.cert and tls.key at a readable PEM certificate and its key, or run `infra init . --secrets-only --tls` for a self-signed development pair' },
   // init
   INFRA_ERR_DIR_NOT_EMPTY: { status: 400, hint: 'choose an empty directory or pass --force' },
   INFRA_ERR_TEMPLATE_UNKNOWN: { status: 400, hint: 'run `infra init --help` for the list of templates' },

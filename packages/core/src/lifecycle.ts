@@ -69,6 +69,8 @@ export interface ServiceContext {
   dataDir: string;
   /** the in-process MQTT bus, when the broker runs in this process */
   bus?: EventBus;
+  /** PEM certificate and key (read from tls.cert / tls.key) when the stack serves TLS */
+  tls?: { cert: string; key: string };
 }
 
 /** Handles an HTTP upgrade (WebSocket) request for one path on the gateway's port. */

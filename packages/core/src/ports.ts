@@ -74,6 +74,7 @@ export function portOf(config: InfraConfig, key: PortKey): number {
   switch (key) {
     case 'http.port': return config.http.port;
     case 'mqtt.port': return config.mqtt.port;
+    case 'mqtt.tlsPort': return config.mqtt.tlsPort;
     case 'media.rtmp.port': return config.media.rtmp.port;
     case 'media.http.port': return config.media.http.port;
   }

@@ -64,6 +64,7 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
       issuer: opts.issuer,
       version: opts.version,
       healthOf: opts.healthOf,
+      tls: ctx.tls,
       plugins: [
         { name: 'auth', plugin: authRoutes(auth) },
         { name: 'fulfillment', plugin: fulfillmentRoutes(ctx.config.fulfillment.rateLimit, [orderRoutes(orders), wmsRoutes(wms, new WaveService(db)), exceptionRoutes(exceptions)]) },
@@ -76,7 +77,7 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
       throw err;
     });
     const host = urlHost(ctx.config.http.host);
-    const base = ctx.config.http.publicUrl || `http://${host}:${port}`;
+    const base = ctx.config.http.publicUrl || `${ctx.tls ? 'https' : 'http'}://${host}:${port}`;
     const endpoints: Endpoint[] = [
       { name: 'api', url: `${base}/api/v1`, port, configKey: 'http.port' },
       { name: 'docs', url: `${base}/docs`, port, configKey: 'http.port' },

@@ -3,12 +3,13 @@ import { createInterface } from 'node:readline/promises';
 import { InfraCommand } from '../base/command.js';
 import { listTemplates } from '../init/templates.js';
 import type { InitResult } from '../init/scaffold.js';
+import type { DevCertResult } from '../init/tls.js';
 
 const DEFAULT_TEMPLATE = 'commerce';
 
 export default class Init extends InfraCommand {
   static override description = 'Create a stack directory from a template (infra.yaml, flows, seed data, secrets)';
-  static override examples = ['<%= config.bin %> init shop --template commerce', '<%= config.bin %> init rides --template delivery --yes', '<%= config.bin %> init . --secrets-only'];
+  static override examples = ['<%= config.bin %> init shop --template commerce', '<%= config.bin %> init rides --template delivery --yes', '<%= config.bin %> init . --secrets-only', '<%= config.bin %> init shop --tls'];
   static override enableJsonFlag = true;
   static override args = { dir: Args.string({ description: 'directory to create (must be empty unless --force)', default: '.' }) };
   static override flags = {
@@ -16,20 +17,31 @@ export default class Init extends InfraCommand {
     force: Flags.boolean({ description: 'write into a non-empty directory (existing files with the same names are overwritten; existing secrets are kept)', default: false }),
     yes: Flags.boolean({ char: 'y', description: 'accept every default, never ask', default: false }),
     'secrets-only': Flags.boolean({ description: 'only generate the missing secrets of an existing stack', default: false }),
+    tls: Flags.boolean({ description: 'also write a self-signed development certificate (tls/cert.pem, tls/key.pem) and turn on HTTPS, WSS and mqtts in infra.yaml', default: false }),
   };
 
-  async run(): Promise<InitResult | { dir: string; secretsWritten: string[] }> {
+  async run(): Promise<(InitResult | { dir: string; secretsWritten: string[] }) & { tls?: DevCertResult }> {
     const { args, flags } = await this.parse(Init);
     const { scaffold, writeMissingSecrets } = await import('../init/scaffold.js');
+    const devCert = async (dir: string): Promise<DevCertResult | undefined> => {
+      if (!flags.tls) return undefined;
+      const { writeDevCert } = await import('../init/tls.js');
+      const tls = await writeDevCert(dir);
+      this.log(`wrote a self-signed development certificate: ${tls.cert} (sha1 ${tls.fingerprint}), key ${tls.key}${tls.configured ? '; infra.yaml now serves HTTPS, WSS and mqtts' : '; infra.yaml already had a tls: section, left as it was'}`);
+      return tls;
+    };
     if (flags['secrets-only']) {
       const written = writeMissingSecrets(args.dir);
       this.log(written.length ? `wrote ${written.join(', ')} to ${args.dir}/.env` : 'every secret is already there');
-      return { dir: args.dir, secretsWritten: written };
+      const tls = await devCert(args.dir);
+      return { dir: args.dir, secretsWritten: written, ...(tls ? { tls } : {}) };
     }
     const template = flags.template ?? (await this.askTemplate(flags.yes));
     const result = scaffold({ dir: args.dir, template, force: flags.force });
-    this.log(`created ${result.dir} from template "${template}" (${result.files.length} files, secrets in .env)\n\nnext:\n  cd ${args.dir}\n  npx infra up`);
-    return result;
+    this.log(`created ${result.dir} from template "${template}" (${result.files.length} files, secrets in .env)`);
+    const tls = await devCert(result.dir);
+    this.log(`\nnext:\n  cd ${args.dir}\n  npx infra up`);
+    return { ...result, ...(tls ? { tls } : {}) };
   }
 
   private async askTemplate(yes: boolean): Promise<string> {

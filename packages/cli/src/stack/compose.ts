@@ -1,7 +1,9 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import {
   assertPortsFree, InfraError, isInfraError, localHost, parseDuration, portKeys, portOf, TokenIssuer,
-  type Endpoint, type Health, type LoadedConfig, type Logger, type PortKey, type RecentLines,
+  type Endpoint, type Health, type InfraConfig, type LoadedConfig, type Logger, type PortKey, type RecentLines,
   type RunningService, type Secrets, type ServiceContext, type ServiceName,
 } from '@infra/core';
 import { startServer, type RoutePlugin } from '@infra/server';
@@ -66,11 +68,12 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     throw new InfraError('INFRA_ERR_UNSUPPORTED', `storage.url ${config.storage.url.replace(/\/\/[^@/]*@/, '//***@')} is not supported yet: only the embedded SQLite storage (storage.url: "") runs today`);
   }
   assertWritable(dataDir);
-  const ports = (Object.keys(portKeys) as PortKey[]).filter((key) => services.includes(portKeys[key]));
+  const tls = readTls(config, opts.loaded.dir, opts.loaded.file);
+  const ports = (Object.keys(portKeys) as PortKey[]).filter((key) => services.includes(portKeys[key]) && (key !== 'mqtt.tlsPort' || tls));
   await assertPortsFree(config.http.host, ports.map((key) => ({ key, port: portOf(config, key) })));
 
   const issuer = new TokenIssuer(secrets.jwtSecret);
-  const ctx: ServiceContext = { config, secrets, logger: opts.logger, dataDir };
+  const ctx: ServiceContext = { config, secrets, logger: opts.logger, dataDir, ...(tls ? { tls } : {}) };
   const running = new Map<ServiceName, RunningService>();
   const healthOf = async (): Promise<Record<string, Health>> => {
     const out: Record<string, Health> = {};
@@ -116,7 +119,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       services.map((s) => ({
         service: s,
         run: (timeoutMs: number) =>
-          s === 'server' ? probeHttpReady(host, endpointPort('server', 'api'), timeoutMs)
+          s === 'server' ? probeHttpReady(host, endpointPort('server', 'api'), timeoutMs, tls !== undefined)
           : s === 'broker' ? probeMqtt(host, endpointPort('broker', 'mqtt'), 'infra-probe', probeToken, timeoutMs)
           : probeRtmp(host, endpointPort('media', 'rtmp'), timeoutMs),
       })),
@@ -139,6 +142,30 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       details: lines.map((l) => ({ message: l })),
     });
   }
+}
+
+/**
+ * The certificate and key named by tls.cert / tls.key (relative to the stack directory), checked to be a pair before
+ * anything starts; undefined when TLS is off. A wrong path or a key that does not match is one line naming the key.
+ */
+export function readTls(config: InfraConfig, dir: string, file: string): { cert: string; key: string } | undefined {
+  const { cert, key } = config.tls;
+  if (cert === '' && key === '') return undefined;
+  if (cert === '' || key === '') throw new InfraError('INFRA_ERR_TLS', `${file}: tls.${cert === '' ? 'cert' : 'key'} is empty; set both tls.cert and tls.key, or neither`);
+  const read = (k: 'cert' | 'key', path: string): string => {
+    try {
+      return readFileSync(resolvePath(dir, path), 'utf8');
+    } catch (err) {
+      throw new InfraError('INFRA_ERR_TLS', `${file}: tls.${k}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  const pair = { cert: read('cert', cert), key: read('key', key) };
+  try {
+    createSecureContext(pair);
+  } catch (err) {
+    throw new InfraError('INFRA_ERR_TLS', `${file}: tls.cert ${cert} and tls.key ${key} are not a usable PEM certificate and its key (${(err as Error).message})`);
+  }
+  return pair;
 }
 
 interface Probe {

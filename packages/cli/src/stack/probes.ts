@@ -1,13 +1,26 @@
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import { urlHost } from '@infra/core';
 
 /** HTTP GET /ready: resolves on 200, rejects with the reply (which names the pillars not ready). */
-export async function probeHttpReady(host: string, port: number, timeoutMs: number): Promise<void> {
-  const res = await fetch(`http://${urlHost(host)}:${port}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
-  const body = await res.text();
-  if (res.status !== 200) throw new Error(`/ready answered ${res.status}: ${body.slice(0, 300)}`);
+export function probeHttpReady(host: string, port: number, timeoutMs: number, tls = false): Promise<void> {
+  // Over TLS the probe asks whether the gateway is ready, not who it is: the certificate may name the public host
+  // (or be self-signed), so it is not verified here. Clients verify it.
+  const get = tls ? httpsGet : httpGet;
+  return new Promise((resolve, reject) => {
+    const req = get({ host, port, path: '/ready', timeout: timeoutMs, ...(tls ? { rejectUnauthorized: false } : {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`/ready answered ${res.statusCode}: ${body.slice(0, 300)}`))));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from /ready within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
 }
 
 /** A real MQTT 3.1.1 CONNECT with a token; resolves on CONNACK 0. */

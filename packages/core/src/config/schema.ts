@@ -37,10 +37,18 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    tls: Type.Object(
+      {
+        cert: Type.String({ default: '', description: 'PEM certificate (chain) file, relative to the stack directory. Set with tls.key: the gateway serves HTTPS (and MQTT over WSS at /mqtt) on http.port, and the broker adds mqtts on mqtt.tlsPort. Empty = no TLS. `infra init --tls` writes a self-signed one for development.' }),
+        key: Type.String({ default: '', description: 'PEM private key file of tls.cert, relative to the stack directory (keep it out of version control).' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     mqtt: Type.Object(
       {
         port: Port(1883, 'MQTT over TCP port. 0 picks a free port.'),
-        websocket: Type.Boolean({ default: true, description: 'Serve MQTT over WebSocket at ws://<http.host>:<http.port>/mqtt.' }),
+        tlsPort: Port(8883, 'MQTT over TLS (mqtts) port, opened only when tls.cert is set. 0 picks a free port.'),
+        websocket: Type.Boolean({ default: true, description: 'Serve MQTT over WebSocket at ws://<http.host>:<http.port>/mqtt (wss:// when tls.cert is set).' }),
         maxPacketBytes: Type.Integer({ minimum: 1024, default: 262144, description: 'Largest MQTT packet a client may send.' }),
       },
       { additionalProperties: false, default: {} },
@@ -149,6 +157,7 @@ export type InfraConfig = Static<typeof ConfigSchema>;
 export const portKeys = {
   'http.port': 'server',
   'mqtt.port': 'broker',
+  'mqtt.tlsPort': 'broker',
   'media.rtmp.port': 'media',
   'media.http.port': 'media',
 } as const;

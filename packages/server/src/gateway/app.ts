@@ -24,6 +24,8 @@ export interface GatewayOptions {
   /** health of every enabled pillar, for /ready and /metrics */
   healthOf: () => Promise<Record<string, Health>>;
   plugins: RoutePlugin[];
+  /** PEM certificate and key: serve HTTPS */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 const HealthReply = Type.Object({ status: Type.Literal('ok'), uptimeSeconds: Type.Number() });
@@ -34,6 +36,7 @@ const ReadyReply = Type.Object({
 
 export async function buildGateway(opts: GatewayOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     loggerInstance: opts.logger,
     bodyLimit: opts.config.http.bodyLimit,
     return503OnClosing: true,
