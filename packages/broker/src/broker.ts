@@ -153,7 +153,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
         const user = claimsOf(client);
         if (!user || user.role === 'service' || user.role === 'admin') return packet;
         if (topic.startsWith(CHANNEL_PREFIX)) return audience.mayReceive(topic.slice(CHANNEL_PREFIX.length), user.sub) ? packet : null;
-        if (needsGrantToReceive(topic) && !grants.allows(user.sub, topic)) return null;
+        if (needsGrantToReceive(user, topic) && !grants.allows(user.sub, topic)) return null;
         return packet;
       },
     });

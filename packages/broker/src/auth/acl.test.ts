@@ -33,6 +33,19 @@ describe('topic ACL', () => {
     expect(mayPublish(r, 'fleet/r2/loc')).toBe(false);
     expect(mayPublish(r, 'fleet/r1/loc/extra')).toBe(false);
   });
+
+  it('gives a rider its own dispatch offers and the reply topic, no one else’s', () => {
+    const r = as('r1', 'rider');
+    expect(maySubscribe(r, 'fleet/r1/offers')).toBe(true);
+    expect(maySubscribe(r, 'fleet/r2/offers')).toBe(false);
+    expect(maySubscribe(r, 'fleet/+/offers')).toBe(false);
+    expect(mayPublish(r, 'fleet/r1/offers/reply')).toBe(true);
+    expect(mayPublish(r, 'fleet/r2/offers/reply')).toBe(false);
+    expect(mayPublish(r, 'fleet/r1/offers')).toBe(false);
+    // a user with the same id gets none of it
+    expect(maySubscribe(as('r1', 'user'), 'fleet/r1/offers')).toBe(false);
+    expect(mayPublish(as('r1', 'user'), 'fleet/r1/offers/reply')).toBe(false);
+  });
 });
 
 describe('membership ACL', () => {

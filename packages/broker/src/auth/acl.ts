@@ -9,7 +9,7 @@ function isTopicOf(topic: string, prefix: string, id: string, suffix = ''): bool
 /**
  * Default-deny topic rules. Backends (service, admin) may use any topic, wildcards included,
  * but never publish under $SYS/. Devices get their own inbox and presence; riders also their GPS
- * topic. Conversation membership widens subscriptions (channels, contacts' presence): see maySubscribeAsMember.
+ * topic, their dispatch offers (fleet/{self}/offers) and the answers to them (fleet/{self}/offers/reply). Conversation membership widens subscriptions (channels, contacts' presence): see maySubscribeAsMember.
  * Plain string checks: this runs on every publish and subscribe.
  */
 export function mayPublish(user: TokenClaims, topic: string): boolean {
@@ -17,12 +17,17 @@ export function mayPublish(user: TokenClaims, topic: string): boolean {
   if (user.role === 'service' || user.role === 'admin') return true;
   if (topic === 'im/send') return true;
   if (isTopicOf(topic, 'presence/', user.sub)) return true;
-  return user.role === 'rider' && isTopicOf(topic, 'fleet/', user.sub, '/loc');
+  return user.role === 'rider' && (isTopicOf(topic, 'fleet/', user.sub, '/loc') || isTopicOf(topic, 'fleet/', user.sub, '/offers/reply'));
 }
 
 export function maySubscribe(user: TokenClaims, filter: string): boolean {
   if (user.role === 'service' || user.role === 'admin') return true;
-  return isTopicOf(filter, 'im/u/', user.sub) || isTopicOf(filter, 'presence/', user.sub);
+  return isTopicOf(filter, 'im/u/', user.sub) || isTopicOf(filter, 'presence/', user.sub) || isRiderInbox(user, filter);
+}
+
+/** A rider's dispatch offers: fleet/{riderId}/offers, its own only. */
+function isRiderInbox(user: TokenClaims, topic: string): boolean {
+  return user.role === 'rider' && isTopicOf(topic, 'fleet/', user.sub, '/offers');
 }
 
 /** What the IM module knows about membership, for the rules that depend on it. */
@@ -69,6 +74,6 @@ export function maySubscribeAsMember(user: TokenClaims, filter: string, rules: M
  * governed at subscribe time and by the channel audience; everything else a device can only have through a grant,
  * so a revoked or expired grant stops delivery even though the subscription stays in the session.
  */
-export function needsGrantToReceive(topic: string): boolean {
-  return !(topic.startsWith('im/') || topic.startsWith('presence/'));
+export function needsGrantToReceive(user: TokenClaims, topic: string): boolean {
+  return !(topic.startsWith('im/') || topic.startsWith('presence/') || isRiderInbox(user, topic));
 }
