@@ -9,7 +9,7 @@ import {
   type Endpoint, type EventBus, type Health, type RunningService, type ServiceContext, type TokenIssuer, type UpgradeRouter,
 } from '@infra/core';
 import type { ImEvent, PresenceState } from '@infra/core/topics';
-import { makeAuthenticate, claimsOf } from './auth/authenticate.js';
+import { makeAuthenticate, claimsOf, forgetClient } from './auth/authenticate.js';
 import { mayPublish, maySubscribeAsMember, needsGrantToReceive } from './auth/acl.js';
 import { GrantTable, grantMigrations, parseGrant, type GrantTables } from './grants/index.js';
 import { openBrokerPersistence } from './persistence.js';
@@ -180,6 +180,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       if (user && tracksPresence(user.role)) presence.connected(user.sub, client.id, client);
     });
     aedes.on('clientDisconnect', (client) => {
+      forgetClient(client);
       const user = claimsOf(client);
       if (user && tracksPresence(user.role)) presence.disconnected(user.sub, client.id, client);
     });

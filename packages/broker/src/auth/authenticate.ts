@@ -2,6 +2,9 @@ import type { AuthenticateError, Client } from 'aedes';
 import type { TokenClaims, TokenIssuer, Logger } from '@infra/core';
 
 const claimsByClient = new WeakMap<Client, TokenClaims>();
+const expiryTimers = new WeakMap<Client, NodeJS.Timeout>();
+/** setTimeout's longest delay; a token living longer is checked again then */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function claimsOf(client: Client | null): TokenClaims | undefined {
   return client ? claimsByClient.get(client) : undefined;
@@ -30,6 +33,7 @@ export function makeAuthenticate(issuer: TokenIssuer, log: Logger) {
           return;
         }
         claimsByClient.set(client, claims);
+        closeAtExpiry(client, claims.exp * 1000, log);
         done(null, true);
       },
       (err: Error) => {
@@ -38,4 +42,29 @@ export function makeAuthenticate(issuer: TokenIssuer, log: Logger) {
       },
     );
   };
+}
+
+/**
+ * A connection lives no longer than its token: at `exp` the broker closes it (the device reconnects with a fresh
+ * token; a persistent session keeps its queued messages meanwhile). Without this a token checked only at CONNECT
+ * would outlive its expiry, or a revocation by rotating the secret, for as long as the socket stays up.
+ */
+function closeAtExpiry(client: Client, expiresAtMs: number, log: Logger): void {
+  clearTimeout(expiryTimers.get(client));
+  const wait = expiresAtMs - Date.now();
+  const timer = setTimeout(() => {
+    if (Date.now() < expiresAtMs) return closeAtExpiry(client, expiresAtMs, log);
+    expiryTimers.delete(client);
+    if (client.closed) return;
+    log.info({ clientId: client.id }, 'mqtt token expired: connection closed');
+    client.close();
+  }, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+  timer.unref();
+  expiryTimers.set(client, timer);
+}
+
+/** Call when a client goes away: its expiry timer is no longer needed. */
+export function forgetClient(client: Client): void {
+  clearTimeout(expiryTimers.get(client));
+  expiryTimers.delete(client);
 }
