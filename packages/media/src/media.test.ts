@@ -28,6 +28,8 @@ let ffmpegPath: string;
 let classifier: Server;
 const classified: { type: string; soi: string }[] = [];
 
+// minSpeed 0: this file asserts the whole ladder, which a busy test machine must not shed (shedding and restarts:
+// transcode/resilience.test.ts)
 const YAML = `version: 1
 media:
   rtmp: { port: 0 }
@@ -41,6 +43,7 @@ media:
     segmentSeconds: 1
     listSize: 30
     preset: ultrafast
+    minSpeed: 0
     renditions:
       - { name: 240p, height: 240, videoKbps: 300, audioKbps: 64 }
       - { name: 120p, height: 120, videoKbps: 120, audioKbps: 48 }

@@ -1,10 +1,11 @@
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newId, type InfraConfig, type Logger } from '@infra/core';
 import type { NmsSession } from './nms.js';
 import type { StreamService } from '../streams/service.js';
 import type { RecordingService } from '../recordings/service.js';
-import { buildLadderJob } from '../transcode/ladder.js';
+import { buildLadderJob, type Rendition } from '../transcode/ladder.js';
 import { runFfmpeg, type FfmpegRun } from '../transcode/process.js';
 
 /** What node-media-server's broadcast holds once the pusher sent its codec headers. */
@@ -44,7 +45,21 @@ interface LiveSession {
   /** set when an operator cut the stream: the session ends as `cut`, not `ended` */
   cut?: { actor: string; reason: string };
   transcode?: FfmpegRun;
+  /** what the running ladder encodes now (renditions that could not keep up are dropped) */
+  ladder: Rendition[];
+  /** renditions dropped for falling behind real time */
+  dropped: string[];
+  /** when ffmpeg was restarted after a crash (the last minute counts against media.hls.maxRestarts) */
+  restarts: number[];
+  /** set while a deliberate restart (dropping a rendition) replaces the running ffmpeg */
+  replacing?: boolean;
+  /** (wall ms, output µs) progress samples of the running ffmpeg */
+  progress: { wall: number; out: number }[];
+  runStartedAt: number;
   recordFile?: string;
+  /** the recording of each ffmpeg run (a restart starts a new part); joined when the session ends */
+  recordParts: string[];
+  launch?: LaunchPlan;
   sampler?: NodeJS.Timeout;
   viewerTimer?: NodeJS.Timeout;
   /** `?token=` of our own ffmpeg pull: not a viewer */
@@ -52,6 +67,24 @@ interface LiveSession {
   lastViewers?: string;
   /** resolves when the session is fully wound down (ffmpeg gone, VOD saved) */
   done?: Promise<void>;
+}
+
+/** What every ffmpeg run of one session shares. */
+interface LaunchPlan {
+  ffmpegPath: string;
+  pullUrl: string;
+  liveDir: string;
+  fps: number;
+}
+
+/** Live-session facts for operators (and tests): the ffmpeg running the ladder, what it encodes, what it went through. */
+export interface TranscodeInfo {
+  streamId: string;
+  sessionId: string;
+  pid: number | undefined;
+  renditions: string[];
+  dropped: string[];
+  restarts: number;
 }
 
 /**
@@ -119,7 +152,10 @@ export class LiveSessions {
   }
 
   private begin(nms: NmsSession, isPrivate: boolean): void {
-    const s: LiveSession = { id: newId('ls'), streamId: nms.streamName, private: isPrivate, nms, startedAt: Date.now(), ended: false, hasAudio: false };
+    const s: LiveSession = {
+      id: newId('ls'), streamId: nms.streamName, private: isPrivate, nms, startedAt: Date.now(), ended: false, hasAudio: false,
+      ladder: [...this.deps.config.hls.renditions], dropped: [], restarts: [], progress: [], runStartedAt: 0, recordParts: [],
+    };
     // players that connected before the publish and hold no token
     if (isPrivate) for (const p of this.deps.broadcastOf(s.streamId)?.subscribers.values() ?? []) if (!this.tokenPlayers.has(p as NmsSession)) this.refusePlayer(p as NmsSession);
     this.byStream.set(s.streamId, s);
@@ -158,7 +194,7 @@ export class LiveSessions {
     if (!headers.flvAudioHeader) await new Promise((r) => setTimeout(r, 100));
     s.hasAudio = Boolean(this.deps.broadcastOf(s.streamId)?.flvAudioHeader);
 
-    const { hls, coverSeconds, record } = this.deps.config;
+    const { hls, record } = this.deps.config;
     const liveDir = join(this.deps.mediaDir, 'live', s.streamId);
     rmSync(liveDir, { recursive: true, force: true }); // the previous session's playlists and segments
     hls.renditions.forEach((_, i) => mkdirSync(join(liveDir, String(i)), { recursive: true }));
@@ -168,22 +204,102 @@ export class LiveSessions {
     }
     const fps = s.nms.videoFramerate && s.nms.videoFramerate > 0 && s.nms.videoFramerate <= 120 ? s.nms.videoFramerate : 30;
     const pullUrl = this.deps.pullUrl(s.streamId);
-    const job = buildLadderJob({
-      input: pullUrl, liveDir, renditions: hls.renditions, segmentSeconds: hls.segmentSeconds, listSize: hls.listSize,
-      preset: hls.preset, fps, hasAudio: s.hasAudio, coverSeconds, ...(s.recordFile ? { recordFile: s.recordFile } : {}),
-    });
     s.pullToken = new URL(pullUrl).searchParams.get('token') ?? undefined;
-    s.transcode = runFfmpeg(ffmpegPath, pullUrl, job, log);
-    void s.transcode.exited.then((code) => {
-      if (!s.ended) log.warn({ code }, 'ffmpeg exited while the stream is live');
-    });
-    log.info({ renditions: hls.renditions.length, fps, hasAudio: s.hasAudio, pid: s.transcode.pid }, 'transcode started');
+    s.launch = { ffmpegPath, pullUrl, liveDir, fps };
+    this.run(s, log, false);
     const { sampleSeconds } = this.deps.config.review;
     if (sampleSeconds > 0) {
       s.sampler = setInterval(() => {
         void this.deps.sampleFrame(s.streamId, s.id, join(liveDir, 'cover.jpg')).catch((err: Error) => log.warn({ err: err.message }, 'frame not sampled'));
       }, sampleSeconds * 1000);
     }
+  }
+
+  /**
+   * One ffmpeg run of the session's ladder. A restart (`resume`) appends to the playlists after a discontinuity and
+   * records into a new part. A run that exits on its own while the stream is live is restarted (media.hls.maxRestarts
+   * per minute); one that cannot keep up with real time loses its costliest rendition.
+   */
+  private run(s: LiveSession, log: Logger, resume: boolean): void {
+    const plan = s.launch!;
+    const { hls, coverSeconds } = this.deps.config;
+    const part = s.recordFile ? (s.recordParts.length === 0 ? s.recordFile : `${s.recordFile}.part${s.recordParts.length}`) : undefined;
+    if (part) s.recordParts.push(part);
+    const job = buildLadderJob({
+      input: plan.pullUrl, liveDir: plan.liveDir, renditions: s.ladder, segmentSeconds: hls.segmentSeconds, listSize: hls.listSize,
+      preset: hls.preset, fps: plan.fps, hasAudio: s.hasAudio, coverSeconds, resume, ...(part ? { recordFile: part } : {}),
+    });
+    s.progress = [];
+    s.runStartedAt = Date.now();
+    const run = runFfmpeg(plan.ffmpegPath, plan.pullUrl, job, log, hls.minSpeed > 0 ? (out) => this.watchSpeed(s, out, log) : undefined);
+    s.transcode = run;
+    void run.exited.then((code) => {
+      if (s.ended || s.replacing || s.transcode !== run) return;
+      this.restartAfterCrash(s, code, log);
+    });
+    log.info({ renditions: s.ladder.map((r) => r.name), fps: plan.fps, hasAudio: s.hasAudio, pid: run.pid, resume }, resume ? 'transcode restarted' : 'transcode started');
+  }
+
+  private restartAfterCrash(s: LiveSession, code: number | null, log: Logger): void {
+    const now = Date.now();
+    s.restarts = s.restarts.filter((t) => now - t < 60_000);
+    const max = this.deps.config.hls.maxRestarts;
+    if (s.restarts.length >= max) {
+      log.error({ code, restarts: s.restarts.length }, `ffmpeg exited ${max} times within a minute: no HLS, cover or recording for the rest of this session`);
+      s.transcode = undefined;
+      return;
+    }
+    const delay = 250 * 2 ** s.restarts.length;
+    s.restarts.push(now);
+    log.warn({ code, restartInMs: delay }, 'ffmpeg exited while the stream is live: restarting it');
+    setTimeout(() => {
+      if (!s.ended) this.run(s, log, true);
+    }, delay).unref();
+  }
+
+  /** Real-time factor over the last media.hls.speedWindowSeconds; below media.hls.minSpeed the costliest rendition goes. */
+  private watchSpeed(s: LiveSession, outUs: number, log: Logger): void {
+    const { minSpeed, speedWindowSeconds } = this.deps.config.hls;
+    const now = Date.now();
+    const windowMs = speedWindowSeconds * 1000;
+    s.progress.push({ wall: now, out: outUs });
+    while (s.progress.length > 2 && now - s.progress[1]!.wall >= windowMs) s.progress.shift();
+    const first = s.progress[0]!;
+    if (s.ended || s.replacing || now - s.runStartedAt < windowMs || now - first.wall < windowMs * 0.9) return;
+    const speed = (outUs - first.out) / 1000 / (now - first.wall);
+    if (speed >= minSpeed) return;
+    const encoded = s.ladder.filter((r) => r.height > 0);
+    if (s.ladder.length <= 1 || encoded.length === 0) {
+      if (!s.dropped.includes('*')) log.warn({ speed: Number(speed.toFixed(2)), renditions: s.ladder.map((r) => r.name) }, 'transcode falls behind real time with nothing left to drop');
+      s.dropped.push('*');
+      s.progress = [];
+      return;
+    }
+    const costliest = encoded.reduce((a, b) => (b.height > a.height ? b : a));
+    s.ladder = s.ladder.filter((r) => r !== costliest);
+    s.dropped.push(costliest.name);
+    log.warn({ speed: Number(speed.toFixed(2)), minSpeed, dropped: costliest.name, renditions: s.ladder.map((r) => r.name) }, 'transcode falls behind real time: rendition dropped');
+    void this.replace(s, log);
+  }
+
+  /** Stops the running ffmpeg (so it writes its last segment) and starts the ladder again as it is now. */
+  private async replace(s: LiveSession, log: Logger): Promise<void> {
+    s.replacing = true;
+    try {
+      await s.transcode?.stop();
+      // the ladder is shorter: folders past its end hold stale playlists; players reload the master playlist
+      for (let i = s.ladder.length; i < this.deps.config.hls.renditions.length; i++) rmSync(join(s.launch!.liveDir, String(i)), { recursive: true, force: true });
+    } finally {
+      s.replacing = false;
+    }
+    if (!s.ended) this.run(s, log, true);
+  }
+
+  /** The running transcodes, for operators and tests. */
+  transcodes(): TranscodeInfo[] {
+    return [...this.byStream.values()].filter((s) => !s.ended).map((s) => ({
+      streamId: s.streamId, sessionId: s.id, pid: s.replacing ? undefined : s.transcode?.pid, renditions: s.ladder.map((r) => r.name), dropped: s.dropped.filter((d) => d !== '*'), restarts: s.restarts.length,
+    }));
   }
 
   private async end(s: LiveSession): Promise<void> {
@@ -198,11 +314,13 @@ export class LiveSessions {
     // node-media-server would keep players waiting through its 30 s grace: end them now. Our own ffmpeg
     // pull is one of them, so it reads EOF, writes the last segment, #EXT-X-ENDLIST and the trailers.
     for (const player of this.deps.broadcastOf(s.streamId)?.subscribers.values() ?? []) player.close?.();
+    while (s.replacing) await new Promise((r) => setTimeout(r, 20)); // a rendition drop in progress starts no new run now
     if (s.transcode) {
       const code = await s.transcode.stop();
       log.info({ code }, 'transcode stopped');
     }
     if (this.byStream.get(s.streamId) === s) this.byStream.delete(s.streamId);
+    if (s.recordFile && s.recordParts.length > 1) await joinParts(this.deps.ffmpegPath(), s.recordFile, s.recordParts.slice(1), log);
     if (s.recordFile) {
       await this.deps.recordings.finalize({ streamId: s.streamId, sessionId: s.id, tsFile: s.recordFile, hasAudio: s.hasAudio, startedAt: s.startedAt, endedAt });
     }
@@ -247,5 +365,32 @@ export class LiveSessions {
       s.done ??= this.end(s);
       await s.done;
     }));
+  }
+}
+
+/**
+ * The recording parts of a session whose ffmpeg restarted, joined into the first one with ffmpeg's concat demuxer
+ * (stream copy): each pull starts its timestamps afresh, and the demuxer shifts every part to follow the one before.
+ * If the join fails the parts stay on disk beside the recording (the log names them): nothing recorded is deleted.
+ */
+async function joinParts(ffmpegPath: string | undefined, main: string, parts: string[], log: Logger): Promise<void> {
+  const files = [main, ...parts].filter((f) => existsSync(f) && statSync(f).size > 0);
+  if (!ffmpegPath || files.length < 2) return;
+  const list = `${main}.concat.txt`;
+  const joined = `${main}.joined.ts`;
+  writeFileSync(list, files.map((f) => `file '${f.replaceAll("'", "'\\''")}'`).join('\n') + '\n');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      execFile(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0', '-c', 'copy', '-f', 'mpegts', joined], (err, _out, stderr) =>
+        err ? reject(new Error(`${err.message}: ${String(stderr).slice(-300)}`)) : resolve());
+    });
+    renameSync(joined, main);
+    for (const part of parts) rmSync(part, { force: true });
+    log.info({ parts: files.length }, 'recording parts joined');
+  } catch (err) {
+    rmSync(joined, { force: true });
+    log.error({ err: (err as Error).message, parts }, 'recording parts could not be joined: the VOD asset holds the first part only; the others stay on disk');
+  } finally {
+    rmSync(list, { force: true });
   }
 }

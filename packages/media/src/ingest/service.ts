@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { listenOn, localHost, parseDuration, urlHost, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
 import { loadNms, type NmsSession } from './nms.js';
-import { LiveSessions } from './live-sessions.js';
+import { LiveSessions, type TranscodeInfo } from './live-sessions.js';
 import { HlsViewers } from './viewers.js';
 import { locateFfmpeg, type FfmpegBinary } from '../ffmpeg/locate.js';
 import type { Kysely } from 'kysely';
@@ -23,6 +23,8 @@ export interface RunningMedia extends RunningService {
   readonly recordings: RecordingService;
   /** stream ids being published right now */
   liveStreams(): string[];
+  /** the ffmpeg of each live session: pid, renditions it encodes, dropped ones, restarts */
+  transcodes(): TranscodeInfo[];
 }
 
 /**
@@ -149,6 +151,7 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
     streams,
     recordings,
     liveStreams: () => sessions.live(),
+    transcodes: () => sessions.transcodes(),
     async health(): Promise<Health> {
       if (!rtmpServer.listening || !flvServer.listening) return { ok: false, detail: 'RTMP or FLV listener closed' };
       return { ok: true, live: sessions.live().length, ffmpeg: ffmpeg ? `${ffmpeg.version} (${ffmpeg.source})` : 'missing' };

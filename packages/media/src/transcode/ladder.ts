@@ -22,6 +22,8 @@ export interface LadderPlan {
   coverSeconds: number;
   /** MPEG-TS copy of the source, remuxed to MP4 when the session ends; undefined = no recording */
   recordFile?: string;
+  /** a restart within the same session: append to the existing playlists (numbering goes on) after a discontinuity */
+  resume?: boolean;
 }
 
 export interface FfmpegOutput {
@@ -73,7 +75,7 @@ export function buildLadderJob(plan: LadderPlan): FfmpegJob {
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
     '-force_key_frames', `expr:gte(t,n_forced*${plan.segmentSeconds})`,
     '-f', 'hls', '-hls_time', String(plan.segmentSeconds), '-hls_list_size', String(plan.listSize),
-    '-hls_flags', 'delete_segments+independent_segments',
+    '-hls_flags', `delete_segments+independent_segments${plan.resume ? '+append_list+discont_start' : ''}`,
     '-master_pl_name', 'master.m3u8', '-var_stream_map', streamMap.join(' '),
     '-hls_segment_filename', join(plan.liveDir, '%v', 'seg_%05d.ts'),
   );

@@ -23,10 +23,13 @@ function installExitHook(): void {
   });
 }
 
-/** Starts one ffmpeg job through fluent-ffmpeg. */
-export function runFfmpeg(path: string, input: string, job: FfmpegJob, log: Logger): FfmpegRun {
+/**
+ * Starts one ffmpeg job through fluent-ffmpeg. With `onProgress`, ffmpeg reports (`-progress pipe:2`, about twice a
+ * second) how much media it has written: `outTimeUs`, microseconds of output time.
+ */
+export function runFfmpeg(path: string, input: string, job: FfmpegJob, log: Logger, onProgress?: (outTimeUs: number) => void): FfmpegRun {
   installExitHook();
-  const cmd = ffmpeg({ stdoutLines: 0 }).setFfmpegPath(path).input(input).inputOptions(...job.inputOptions);
+  const cmd = ffmpeg({ stdoutLines: 0 }).setFfmpegPath(path).input(input).inputOptions(...job.inputOptions, ...(onProgress ? ['-progress', 'pipe:2'] : []));
   if (job.complexFilter) cmd.complexFilter(job.complexFilter);
   // spread, not an array: given an array, fluent-ffmpeg splits every value holding one space (var_stream_map)
   for (const o of job.outputs) cmd.output(o.file).outputOptions(...o.options);
@@ -46,7 +49,13 @@ export function runFfmpeg(path: string, input: string, job: FfmpegJob, log: Logg
       resolve();
     });
   });
-  cmd.on('stderr', (line: string) => log.debug({ ffmpeg: line }, 'ffmpeg'));
+  let outTimeUs = 0;
+  cmd.on('stderr', (line: string) => {
+    // -progress writes key=value lines; a block ends with progress=continue|end
+    if (onProgress && line.startsWith('out_time_ms=')) outTimeUs = Number(line.slice(12)) || outTimeUs;
+    else if (onProgress && line.startsWith('progress=')) onProgress(outTimeUs);
+    else if (!onProgress || !/^[a-z_0-9]+=/.test(line)) log.debug({ ffmpeg: line }, 'ffmpeg');
+  });
   cmd.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
     log.debug({ err: err.message, stderr: stderr?.slice(-500) }, 'ffmpeg ended with an error');
     if (!proc) resolveExit(-1); // never spawned
