@@ -12,6 +12,7 @@ import type { ImEvent, PresenceState } from '@infra/core/topics';
 import { makeAuthenticate, claimsOf, forgetClient } from './auth/authenticate.js';
 import { mayPublish, maySubscribeAsMember, needsGrantToReceive } from './auth/acl.js';
 import { GrantTable, grantMigrations, parseGrant, type GrantTables } from './grants/index.js';
+import { KeyDirectory, keyMigrations, type KeyTables } from './keys/index.js';
 import { openBrokerPersistence } from './persistence.js';
 import { BodyCipher, ImService, ImStore, imMigrations, imRoutes, imSendHandler, type ImTables } from './im/index.js';
 import { ChannelAudience } from './im/audience.js';
@@ -48,7 +49,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
   try {
     const database = openSqlite<ImTables>(join(ctx.dataDir, 'im.db'));
     cleanups.push(() => database.close());
-    const applied = await migrateModules(database.db as never, [imMigrations, grantMigrations]);
+    const applied = await migrateModules(database.db as never, [imMigrations, grantMigrations, keyMigrations]);
     if (applied.length) log.info({ applied }, 'migrations applied');
     const cipher = ctx.secrets.dataKeys ? new BodyCipher(ctx.secrets.dataKeys) : undefined;
     if (!cipher) log.warn('no INFRA_DATA_KEYS: IM message bodies are stored in clear');
@@ -68,6 +69,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       await rekeyed;
     });
     const grants = await GrantTable.open(database.db as unknown as Kysely<GrantTables>); // its own table in the same file
+    const keys = new KeyDirectory(database.db as unknown as Kysely<KeyTables>, (a, b) => store.shareConversation(a, b));
     const grantPurge = setInterval(() => void grants.purge().catch((err: Error) => log.warn({ err: err.message }, 'grant purge failed')), 60 * 60 * 1000);
     grantPurge.unref();
     cleanups.push(async () => clearInterval(grantPurge));
@@ -259,7 +261,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       im,
       ready: Promise.resolve(),
       endpoints,
-      routes: [{ name: 'im', plugin: imRoutes(im) }],
+      routes: [{ name: 'im', plugin: imRoutes(im) }, { name: 'im-keys', plugin: keys.routes() }],
       mountWebSocket,
       async health(): Promise<Health> {
         return aedes.closed ? { ok: false, detail: 'broker closed' } : { ok: true, clients: aedes.connectedClients };

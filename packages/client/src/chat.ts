@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt';
-import { topics, type ConversationKind, type ImEvent, type ImMessage, type MessageType, type PresenceState } from '@infra/core/topics';
+import { topics, type ConversationKind, type EncryptedBody, type ImEvent, type ImMessage, type MessageType, type PresenceState } from '@infra/core/topics';
 import { connectInfra, type ConnectOptions } from './connect.js';
+import type { E2eeKeys, SealedMessage } from './e2ee.js';
 
 export interface ChatOptions extends ConnectOptions {
   /** the gateway's API base, e.g. http://127.0.0.1:8080/api/v1 */
@@ -40,6 +41,9 @@ export class InfraChat {
   private readonly listeners: { [K in keyof Handlers]: Set<Handlers[K]> } = { message: new Set(), event: new Set(), presence: new Set() };
   private readonly pendingAcks = new Map<string, { resolve: (a: Ack) => void; reject: (e: Error) => void }>();
   private readonly delivered = new Set<string>();
+  private e2ee: E2eeKeys | undefined;
+  /** peers' public keys, fetched once per peer */
+  private readonly peerKeys = new Map<string, string>();
   private syncing: Promise<ImMessage[]> | undefined;
   private cursorValue: string | undefined;
 
@@ -90,6 +94,29 @@ export class InfraChat {
     return this.send(convId, 'text', mentions ? { text, mentions } : { text });
   }
 
+  /**
+   * Turns on end-to-end encryption for this user: publishes the public key (PUT /im/keys) so peers can seal for it,
+   * and opens `encrypted` messages before they reach on('message').
+   */
+  async enableE2ee(keys: E2eeKeys): Promise<void> {
+    await this.api('PUT', '/im/keys', { publicKey: keys.publicKey });
+    this.e2ee = keys;
+  }
+
+  /**
+   * Sends `type`/`body` end-to-end encrypted in a direct conversation with `peerId` (who must have published a key):
+   * the server stores and relays only ciphertext. Resolves with the ack like send().
+   */
+  async sendEncrypted(convId: string, peerId: string, message: SealedMessage): Promise<Ack> {
+    if (!this.e2ee) throw new ImError('INFRA_ERR_IM_E2EE_OFF', 'call enableE2ee(keys) first');
+    let peerKey = this.peerKeys.get(peerId);
+    if (!peerKey) {
+      peerKey = (await this.api<{ publicKey: string }>('GET', `/im/keys/${encodeURIComponent(peerId)}`)).publicKey;
+      this.peerKeys.set(peerId, peerKey);
+    }
+    return this.send(convId, 'encrypted', this.e2ee.seal(convId, this.opts.userId, peerKey, message) as unknown as Record<string, unknown>);
+  }
+
   /** Pulls everything after the cursor, page by page, hands new messages to on('message') in order, moves the cursor. */
   sync(): Promise<ImMessage[]> {
     this.syncing ??= (async () => {
@@ -109,12 +136,13 @@ export class InfraChat {
   }
 
   /** Scrollback: a page of one conversation's history before `before` (default: the newest), oldest first. */
-  history(convId: string, opts: { before?: number; limit?: number } = {}): Promise<{ messages: ImMessage[]; more: boolean }> {
+  async history(convId: string, opts: { before?: number; limit?: number } = {}): Promise<{ messages: ImMessage[]; more: boolean }> {
     const q = new URLSearchParams();
     if (opts.before !== undefined) q.set('before', String(opts.before));
     if (opts.limit !== undefined) q.set('limit', String(opts.limit));
     const qs = q.toString();
-    return this.api('GET', `/im/conversations/${encodeURIComponent(convId)}/messages${qs ? `?${qs}` : ''}`);
+    const page = await this.api<{ messages: ImMessage[]; more: boolean }>('GET', `/im/conversations/${encodeURIComponent(convId)}/messages${qs ? `?${qs}` : ''}`);
+    return { ...page, messages: page.messages.map((m) => this.opened(m)) };
   }
 
   markRead(convId: string, seq: number): Promise<{ readSeq: number; unread: number }> {
@@ -168,13 +196,25 @@ export class InfraChat {
   }
 
   /** true when this (convId, seq) was not handed to the app before */
-  private deliver(m: ImMessage): boolean {
-    const key = `${m.convId}#${m.seq}`;
+  private deliver(raw: ImMessage): boolean {
+    const key = `${raw.convId}#${raw.seq}`;
     if (this.delivered.has(key)) return false;
     this.delivered.add(key);
+    const m = this.opened(raw);
     if (this.delivered.size > 50_000) this.delivered.delete(this.delivered.values().next().value as string);
     for (const h of this.listeners.message) h(m);
     return true;
+  }
+
+  /** an `encrypted` message, opened when this user has E2EE on; anything else as it is */
+  private opened(m: ImMessage): ImMessage {
+    if (m.type !== 'encrypted' || !this.e2ee || m.recalledAt) return m;
+    try {
+      const inner = this.e2ee.open(m.convId, m.senderId, m.body as unknown as EncryptedBody);
+      return { ...m, type: inner.type, body: inner.body, e2ee: 'decrypted' };
+    } catch {
+      return { ...m, e2ee: 'undecryptable' };
+    }
   }
 
   private onPacket(topic: string, payload: Buffer): void {

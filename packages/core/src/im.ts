@@ -5,7 +5,22 @@
 
 export type ConversationKind = 'direct' | 'group' | 'channel' | 'temporary';
 export type MemberRole = 'owner' | 'admin' | 'member';
-export type ContentType = 'text' | 'image' | 'file' | 'voice' | 'video' | 'sticker' | 'location' | 'system';
+export type ContentType = 'text' | 'image' | 'file' | 'voice' | 'video' | 'sticker' | 'location' | 'system' | 'encrypted';
+
+/**
+ * The body of an `encrypted` message (direct conversations, end-to-end): the real message `{type, body}` as JSON,
+ * sealed with XChaCha20-Poly1305 under a key both members derive by X25519 (HKDF-SHA256, salt = convId), bound to
+ * `convId` and the sender. The server stores and relays it without being able to open it. Binary fields are base64url.
+ */
+export interface EncryptedBody {
+  alg: 'x25519-hkdf-sha256-xchacha20poly1305';
+  /** the sender's and the recipient's X25519 public keys at the time of sending */
+  senderKey: string;
+  recipientKey: string;
+  /** 24 bytes */
+  nonce: string;
+  ciphertext: string;
+}
 /** content types plus the two event types that change an earlier message */
 export type MessageType = ContentType | 'recall' | 'edit';
 
@@ -32,6 +47,11 @@ export interface ImMessage {
   createdAt: string;
   editedAt?: string;
   recalledAt?: string;
+  /**
+   * Set by the SDK, never by the server, on an `encrypted` message it opened (`type`/`body` are then the inner
+   * message) or could not open (`type` stays `encrypted`).
+   */
+  e2ee?: 'decrypted' | 'undecryptable';
 }
 
 /** Everything the broker publishes on `im/u/{userId}` (and, for channels, `im/c/{convId}`). */

@@ -35,5 +35,5 @@ export function isSafeTopicSegment(s: string): boolean {
 }
 
 export { parseFix, distanceM, isImpossibleJump, riderOfFleetTopic, type FixPayload, type FixLimits, type FixVerdict, type FixRejection } from './fleet.js';
-export type { ConversationKind, MemberRole, ContentType, MessageType, SendRequest, ImMessage, ImEvent, PresenceState } from './im.js';
+export type { ConversationKind, MemberRole, ContentType, MessageType, SendRequest, ImMessage, ImEvent, PresenceState, EncryptedBody } from './im.js';
 export type { FileKind, FileInfo, StickerPack } from './im.js';

@@ -15,6 +15,14 @@ export const bodySchemas = {
   sticker: closed({ packId: Id, stickerId: Id }),
   location: closed({ lat: Type.Number({ minimum: -90, maximum: 90 }), lng: Type.Number({ minimum: -180, maximum: 180 }), name: Type.Optional(Str(200)), address: Type.Optional(Str(500)) }),
   system: closed({ text: Str(8000), data: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+  // end-to-end encrypted (direct conversations only): the server checks the envelope, never the content
+  encrypted: closed({
+    alg: Type.Literal('x25519-hkdf-sha256-xchacha20poly1305'),
+    senderKey: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
+    recipientKey: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
+    nonce: Type.String({ pattern: '^[A-Za-z0-9_-]{32}$' }),
+    ciphertext: Type.String({ pattern: '^[A-Za-z0-9_-]{22,}$', maxLength: 12000 }),
+  }),
   recall: closed({ seq: Type.Integer({ minimum: 1 }) }),
   edit: closed({ seq: Type.Integer({ minimum: 1 }), text: Str(8000), mentions: Type.Optional(Type.Array(Id, { maxItems: 100 })) }),
 } as const;

@@ -291,6 +291,7 @@ export class ImService {
     if (dup) return { conv, row: dup, duplicate: true, audience: [] };
     if (conv.expires_at !== null && conv.expires_at <= now) throw new InfraError('INFRA_ERR_IM_EXPIRED', `conversation ${conv.id} expired at ${iso(conv.expires_at)}`);
     if (conv.kind === 'channel' && member && member.role === 'member') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'only owners and admins post in a channel');
+    if (type === 'encrypted' && conv.kind !== 'direct') throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `end-to-end encrypted messages are for direct conversations; ${conv.id} is a ${conv.kind}`);
     if (member && member.muted === 1) throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', `${caller.sub} is muted in ${conv.id}`);
     if (type === 'recall' || type === 'edit') {
       const seq = req.body['seq'] as number;
