@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt';
-import { topics, type ConversationKind, type EncryptedBody, type ImEvent, type ImMessage, type MessageType, type PresenceState } from '@infra/core/topics';
+import { topics, type ConversationKind, type EncryptedBody, type FileInfo, type ImEvent, type ImMessage, type MessageType, type PresenceState } from '@infra/core/topics';
 import { connectInfra, type ConnectOptions } from './connect.js';
+import { uploadFile, type UploadData, type UploadOptions } from './upload.js';
 import type { E2eeKeys, SealedMessage } from './e2ee.js';
 
 export interface ChatOptions extends ConnectOptions {
@@ -238,6 +239,23 @@ export class InfraChat {
       if (event.kind === 'ack') waiter.resolve(event);
       else waiter.reject(new ImError(event.code, event.message));
     }
+  }
+
+  /**
+   * Uploads a file (bytes, a Blob, or a stream such as fs.createReadStream) and resolves with its metadata once its
+   * derivatives are made (`wait: false` to skip that). Send it with `send(convId, 'image', { fileId: info.id })`.
+   */
+  upload(data: UploadData, opts: UploadOptions = {}): Promise<FileInfo> {
+    return uploadFile({ apiUrl: this.opts.apiUrl, token: this.opts.token, fail: (res) => this.fail(res) }, data, opts);
+  }
+
+  private async fail(res: Response): Promise<never> {
+    const text = await res.text();
+    let problem: { type?: string; detail?: string; title?: string } = {};
+    try {
+      problem = (text ? JSON.parse(text) : {}) as typeof problem;
+    } catch { /* not problem+json */ }
+    throw new ImError(problem.type ?? 'INFRA_ERR_INTERNAL', problem.detail ?? problem.title ?? `HTTP ${res.status}`, res.status);
   }
 
   private async api<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -69,3 +69,37 @@ export interface PresenceState {
   devices: { clientId: string; since: string }[];
   lastSeen: string;
 }
+
+/** What an uploaded file is, from its sniffed content type. */
+export type FileKind = 'image' | 'video' | 'audio' | 'file';
+
+/** `GET /api/v1/files/{id}` and the reply of `POST /api/v1/files` (docs/im.md "Files"). */
+export interface FileInfo {
+  id: string;
+  kind: FileKind;
+  /** sniffed from the bytes, never the client's claim */
+  mime: string;
+  size: number;
+  name: string;
+  /** derivatives (thumbnail, cover, duration, transcode) are made after the upload answered */
+  status: 'processing' | 'ready' | 'failed';
+  convId?: string;
+  uploaderId: string;
+  createdAt: string;
+  /** gateway paths of the bytes and of the derivatives */
+  url: string;
+  thumbnailUrl?: string;
+  audioUrl?: string;
+  width?: number;
+  height?: number;
+  durationMs?: number;
+  error?: string;
+}
+
+/** A sticker pack with its stickers (`GET /api/v1/stickers/packs`). */
+export interface StickerPack {
+  id: string;
+  name: string;
+  createdAt: string;
+  stickers: { id: string; name?: string; fileId: string; url: string }[];
+}

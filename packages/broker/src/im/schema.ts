@@ -4,14 +4,16 @@ const Id = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' });
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
 const Str = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const closed = <T extends Record<string, TSchema>>(props: T) => Type.Object(props, { additionalProperties: false });
+/** an uploaded file (POST /api/v1/files) instead of an external url: the broker checks it and fills in the rest */
+const fileRef = closed({ fileId: Id });
 
 /** Body shape of each message type; validated on the broker's publish path before anything is stored. */
 export const bodySchemas = {
   text: closed({ text: Str(8000), mentions: Type.Optional(Type.Array(Id, { maxItems: 100 })) }),
-  image: closed({ url: Url, width: Type.Optional(Type.Integer({ minimum: 1 })), height: Type.Optional(Type.Integer({ minimum: 1 })), size: Type.Optional(Type.Integer({ minimum: 0 })), mime: Type.Optional(Str(100)), thumbUrl: Type.Optional(Url) }),
-  file: closed({ url: Url, name: Str(255), size: Type.Integer({ minimum: 0 }), mime: Type.Optional(Str(100)) }),
-  voice: closed({ url: Url, durationMs: Type.Integer({ minimum: 1 }), size: Type.Optional(Type.Integer({ minimum: 0 })), mime: Type.Optional(Str(100)) }),
-  video: closed({ url: Url, durationMs: Type.Optional(Type.Integer({ minimum: 1 })), width: Type.Optional(Type.Integer({ minimum: 1 })), height: Type.Optional(Type.Integer({ minimum: 1 })), size: Type.Optional(Type.Integer({ minimum: 0 })), coverUrl: Type.Optional(Url) }),
+  image: Type.Union([closed({ url: Url, width: Type.Optional(Type.Integer({ minimum: 1 })), height: Type.Optional(Type.Integer({ minimum: 1 })), size: Type.Optional(Type.Integer({ minimum: 0 })), mime: Type.Optional(Str(100)), thumbUrl: Type.Optional(Url) }), fileRef]),
+  file: Type.Union([closed({ url: Url, name: Str(255), size: Type.Integer({ minimum: 0 }), mime: Type.Optional(Str(100)) }), closed({ fileId: Id, name: Type.Optional(Str(255)) })]),
+  voice: Type.Union([closed({ url: Url, durationMs: Type.Integer({ minimum: 1 }), size: Type.Optional(Type.Integer({ minimum: 0 })), mime: Type.Optional(Str(100)) }), fileRef]),
+  video: Type.Union([closed({ url: Url, durationMs: Type.Optional(Type.Integer({ minimum: 1 })), width: Type.Optional(Type.Integer({ minimum: 1 })), height: Type.Optional(Type.Integer({ minimum: 1 })), size: Type.Optional(Type.Integer({ minimum: 0 })), coverUrl: Type.Optional(Url) }), fileRef]),
   sticker: closed({ packId: Id, stickerId: Id }),
   location: closed({ lat: Type.Number({ minimum: -90, maximum: 90 }), lng: Type.Number({ minimum: -180, maximum: 180 }), name: Type.Optional(Str(200)), address: Type.Optional(Str(500)) }),
   system: closed({ text: Str(8000), data: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
