@@ -45,11 +45,12 @@ describe('broker bus', () => {
     const off = await broker.bus.subscribe('fleet/+/loc', (m) => seen.push(m));
     const rider = await client('r1', 'rider');
     try {
-      await rider.publishAsync('fleet/r1/loc', '{"lat":1,"lng":2}', { qos: 1 });
+      const fix = JSON.stringify({ lat: 1, lng: 2, ts: Date.now() });
+      await rider.publishAsync('fleet/r1/loc', fix, { qos: 1 });
       await new Promise((r) => setTimeout(r, 100));
-      expect(seen.map((m) => [m.topic, m.payload.toString()])).toEqual([['fleet/r1/loc', '{"lat":1,"lng":2}']]);
+      expect(seen.map((m) => [m.topic, m.payload.toString()])).toEqual([['fleet/r1/loc', fix]]);
       await off();
-      await rider.publishAsync('fleet/r1/loc', '{"lat":3,"lng":4}', { qos: 1 });
+      await rider.publishAsync('fleet/r1/loc', JSON.stringify({ lat: 1, lng: 2, ts: Date.now() + 1 }), { qos: 1 });
       await new Promise((r) => setTimeout(r, 100));
       expect(seen).toHaveLength(1);
     } finally {
@@ -71,12 +72,13 @@ describe('broker bus', () => {
 
   it('enforces mqtt.maxPacketBytes on TCP: an oversize publish closes the connection and reaches nobody', async () => {
     const seen: BusMessage[] = [];
-    const off = await broker.bus.subscribe('fleet/#', (m) => seen.push(m));
-    const rider = await client('r3', 'rider');
+    // a backend topic: fleet/{id}/loc has its own, smaller limit on fixes (telemetry/)
+    const off = await broker.bus.subscribe('bulk/#', (m) => seen.push(m));
+    const rider = await client('svc3', 'service');
     try {
-      await rider.publishAsync('fleet/r3/loc', Buffer.alloc(3000, 1), { qos: 1 }); // under the limit
+      await rider.publishAsync('bulk/r3', Buffer.alloc(3000, 1), { qos: 1 }); // under the limit
       const closed = new Promise<void>((r) => rider.once('close', () => r()));
-      rider.publish('fleet/r3/loc', Buffer.alloc(5000, 2), { qos: 1 });
+      rider.publish('bulk/r3', Buffer.alloc(5000, 2), { qos: 1 });
       await closed;
       await new Promise((r) => setTimeout(r, 100));
       expect(seen.map((m) => m.payload.length)).toEqual([3000]);

@@ -8,6 +8,7 @@ import { openFulfillmentDb } from '../fulfillment-db.js';
 import { ExceptionService } from '../exceptions/index.js';
 import { WmsService } from '../wms/index.js';
 import { SeedFile, seedKeys } from './schema.js';
+import { RiderSeedList, seedRiders } from '../riders/seed.js';
 
 export interface SeedSummary {
   files: string[];
@@ -15,6 +16,8 @@ export interface SeedSummary {
   locations: number;
   skus: number;
   stockLines: number;
+  /** riders created (seed `riders:`, packages/server/src/riders) */
+  riders: number;
   /** what already existed and was kept */
   skipped: number;
 }
@@ -29,7 +32,7 @@ const ACTOR = { id: 'infra-seed', role: 'admin' as const };
 export async function seedStack(opts: { stackDir: string; dataDir: string }): Promise<SeedSummary> {
   const dir = join(opts.stackDir, 'seed');
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
-  const docs: { file: string; data: SeedFile }[] = [];
+  const docs: { file: string; data: SeedFile; riders: RiderSeedList }[] = [];
   for (const f of files) {
     const file = join(dir, f);
     let raw: unknown;
@@ -43,10 +46,12 @@ export async function seedStack(opts: { stackDir: string; dataDir: string }): Pr
     for (const [i, s] of ((mine as SeedFile).stock ?? []).entries()) {
       if (s && typeof s.expiresAt === 'string' && Number.isNaN(Date.parse(s.expiresAt))) errors.push({ file, path: `/stock/${i}/expiresAt`, message: `${file}: /stock/${i}/expiresAt: not a date (use 2027-04-30)` });
     }
+    const riders = ((raw ?? {}) as { riders?: unknown }).riders ?? [];
+    errors.push(...[...Value.Errors(RiderSeedList, riders)].map((e) => ({ file, path: `/riders${e.path}`, message: `${file}: /riders${e.path}: ${e.message}` })));
     if (errors.length) throw new InfraError('INFRA_ERR_VALIDATION', errors[0]!.message, { details: errors });
-    docs.push({ file, data: mine as SeedFile });
+    docs.push({ file, data: mine as SeedFile, riders: riders as RiderSeedList });
   }
-  const summary: SeedSummary = { files: docs.map((d) => d.file), warehouses: 0, locations: 0, skus: 0, stockLines: 0, skipped: 0 };
+  const summary: SeedSummary = { files: docs.map((d) => d.file), warehouses: 0, locations: 0, skus: 0, stockLines: 0, riders: 0, skipped: 0 };
   const { database } = await openFulfillmentDb(opts.dataDir);
   try {
     const db = database.db as unknown as Kysely<any>;
@@ -63,7 +68,10 @@ export async function seedStack(opts: { stackDir: string; dataDir: string }): Pr
         throw err;
       }
     };
-    for (const { data } of docs) {
+    for (const { data, riders } of docs) {
+      const seeded = await seedRiders(db, riders);
+      summary.riders += seeded.created;
+      summary.skipped += seeded.skipped;
       for (const w of data.warehouses ?? []) if (await kept(() => wms.createWarehouse(w))) summary.warehouses++;
       for (const l of data.locations ?? []) {
         const [zone, aisle, bin] = l.path.split('/') as [string, string, string];

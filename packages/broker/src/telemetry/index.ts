@@ -1,0 +1,1 @@
+export { TelemetryGate, DROPPED_FIX_TOPIC, type TelemetryGateStats } from './gate.js';
