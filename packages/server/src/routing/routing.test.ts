@@ -218,3 +218,43 @@ describe('solver', () => {
     }
   });
 });
+
+describe('heterogeneous fleet: skills, started steps, reload stops (solver and checker)', () => {
+  /** Depot 0 (vehicle 0's start and end), depot 1 (vehicle 1's), reload stop 2 of vehicle 0 at depot 0, customers 3..6 on a line. */
+  function fleetProblem(): RoutingProblem {
+    const depot = (id: number, x: number): RoutingNode => ({ id, x, y: 0, demand: 0, ready: 0, due: 1000, service: 0, kind: 'depot', sibling: -1 });
+    const c = (id: number, x: number, skills?: string[]): RoutingNode => ({ id, x, y: 0, demand: 2, ready: 0, due: 1000, service: 1, kind: 'single', sibling: -1, ...(skills ? { skills } : {}) });
+    return {
+      name: 'fleet',
+      format: 'custom',
+      capacity: 4,
+      fleetSize: 2,
+      nodes: [depot(0, 0), depot(1, 100), { id: 2, x: 0, y: 0, demand: 0, ready: 0, due: 1000, service: 5, kind: 'reload', sibling: -1 }, c(3, 10, ['cold']), c(4, 20), c(5, 30), c(6, 40)],
+      vehicles: [
+        { start: 0, end: 0, capacity: 4, ready: 0, due: 1000, skills: ['cold'], reloads: [2] },
+        { start: 1, end: 1, capacity: 2, ready: 0, due: 1000, fixed: [6] },
+      ],
+    };
+  }
+
+  it('the checker rejects a missing skill, a started step out of place, a trip over capacity, and accepts the reload', () => {
+    const p = fleetProblem();
+    expect(checkSolution(p, [[3, 4, 2, 5], [6]]).violations).toEqual([]);
+    expect(checkSolution(p, [[4, 2, 5], [6, 3]]).violations.map((v) => v.kind)).toEqual(expect.arrayContaining(['skills', 'capacity']));
+    expect(checkSolution(p, [[3, 4, 2, 5, 6], []]).violations.map((v) => v.kind)).toContain('fixed');
+    expect(checkSolution(p, [[3, 4, 5, 2], [6]]).violations.map((v) => v.kind)).toEqual(['capacity']); // 6 units in one trip of 4
+  });
+
+  it('the solver keeps started steps first, honours skills and uses the reload when one trip is not enough', () => {
+    const p = fleetProblem();
+    const s = solveSync(p, { timeLimitMs: 1000, seed: 1, maxIterations: 200 });
+    expect(s.unassigned).toEqual([]);
+    expect(checkSolution(p, s.routes).violations).toEqual([]);
+    expect(s.routes).toHaveLength(2);
+    expect(s.routes[1]![0]).toBe(6);
+    expect(s.routes[0]).toContain(3);
+    // vehicle 1 carries 2: with 6 already on it, everything else rides on vehicle 0 in two trips
+    expect(s.routes[0]!.filter((x) => x !== 2).sort()).toEqual([3, 4, 5]);
+    expect(s.routes[0]).toContain(2);
+  });
+});

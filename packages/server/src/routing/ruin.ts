@@ -25,6 +25,7 @@ export class Ruin {
     const inst = this.inst;
     const drop = new Set<number>();
     for (const r of reqs) {
+      if (r < 0 || inst.fixedRequest[r]) continue; // a reload stop or a started step stays
       for (const node of inst.requests[r]!) drop.add(node);
       s.unassigned.push(r);
     }
@@ -33,12 +34,19 @@ export class Ruin {
       route.nodes = route.nodes.filter((x) => !drop.has(x));
       if (route.nodes.length !== before) route.update(inst);
     }
-    s.routes = s.routes.filter((r) => r.nodes.length > 0);
   }
 
+  /** requests on some route that ruin may take out (not pinned) */
   private assignedRequests(s: Solution): number[] {
+    const inst = this.inst;
     const out: number[] = [];
-    for (const r of s.routes) for (const node of r.nodes) if (this.inst.problem.nodes[node]!.kind !== 'delivery') out.push(this.inst.requestOfNode[node]!);
+    for (const r of s.routes) {
+      for (const node of r.nodes) {
+        const k = inst.kind[node]!;
+        const req = inst.requestOfNode[node]!;
+        if ((k === 1 || k === 2) && !inst.fixedRequest[req]) out.push(req);
+      }
+    }
     return out;
   }
 
@@ -57,7 +65,7 @@ export class Ruin {
       let maxD = 0;
       let maxT = 0;
       for (const v of inst.d) maxD = Math.max(maxD, v);
-      for (let i = 1; i < inst.n; i++) maxT = Math.max(maxT, inst.due[i]!);
+      for (let i = 1; i < inst.n; i++) if (Number.isFinite(inst.due[i]!)) maxT = Math.max(maxT, inst.due[i]!);
       for (let x = 0; x < R; x++) {
         for (let y = x + 1; y < R; y++) {
           const rx = inst.requests[x]!;
@@ -96,13 +104,14 @@ export class Ruin {
     for (const r of s.routes) {
       const v = r.nodes;
       const gainAt = (k: number): number => {
-        const prev = k === 0 ? 0 : v[k - 1]!;
-        const next = k === v.length - 1 ? 0 : v[k + 1]!;
+        const prev = k === 0 ? r.startNode : v[k - 1]!;
+        const next = k === v.length - 1 ? r.endNode : v[k + 1]!;
         return inst.dist(prev, v[k]!) + inst.dist(v[k]!, next) - inst.dist(prev, next);
       };
       const byReq = new Map<number, number>();
       for (let k = 0; k < v.length; k++) {
         const req = inst.requestOfNode[v[k]!]!;
+        if (req < 0 || inst.fixedRequest[req]) continue;
         byReq.set(req, (byReq.get(req) ?? 0) + gainAt(k));
       }
       for (const [req, gain] of byReq) saving.push({ req, gain });
@@ -118,8 +127,8 @@ export class Ruin {
 
   /** Empties a short route, so the others have to absorb it: the way the vehicle count comes down. */
   route(s: Solution, q: number): void {
-    if (s.routes.length === 0) return;
-    const order = s.routes.map((r, i) => ({ i, len: r.nodes.length })).sort((a, b) => a.len - b.len);
+    const order = s.routes.map((r, i) => ({ i, len: r.requestCount })).filter((x) => x.len > 0).sort((a, b) => a.len - b.len);
+    if (order.length === 0) return;
     const pick = order[Math.floor(Math.pow(this.rnd.next(), 2) * order.length)]!.i;
     const reqs = new Set(s.routes[pick]!.nodes.map((x) => this.inst.requestOfNode[x]!));
     this.removeRequests(s, reqs);
@@ -145,13 +154,16 @@ export class Ruin {
   strings(s: Solution, q: number): void {
     const inst = this.inst;
     const where = new Map<number, { route: number; pos: number }>();
-    s.routes.forEach((r, ri) => r.nodes.forEach((x, pos) => where.set(x, { route: ri, pos })));
+    s.routes.forEach((r, ri) => r.nodes.forEach((x, pos) => {
+      if (inst.requestOfNode[x]! >= 0) where.set(x, { route: ri, pos });
+    }));
     if (where.size === 0) return;
     const assigned = [...where.keys()];
     const seed = assigned[this.rnd.int(assigned.length)]!;
-    const avgLen = where.size / Math.max(1, s.routes.length);
+    const usedRoutes = s.routes.filter((r) => r.used).length;
+    const avgLen = where.size / Math.max(1, usedRoutes);
     const lMax = Math.max(1, Math.min(10, Math.round(avgLen)));
-    const maxStrings = Math.max(1, Math.min(s.routes.length, Math.floor((4 * q) / (1 + lMax)) + 1));
+    const maxStrings = Math.max(1, Math.min(usedRoutes, Math.floor((4 * q) / (1 + lMax)) + 1));
     const ruined = new Set<number>();
     const chosen = new Set<number>();
     for (const c of [seed, ...this.neighboursOf(seed)]) {

@@ -19,7 +19,7 @@ function workerUrl(): URL {
  */
 export function solve(problem: RoutingProblem, options: SolveOptions): Promise<RoutingSolution> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl(), { workerData: { problem, options } });
+    const worker = new Worker(workerUrl(), { workerData: { problem, options: { ...options, startedAt: options.startedAt ?? Date.now() } } });
     let settled = false;
     worker.once('message', (msg: { ok: true; solution: RoutingSolution } | { ok: false; message: string }) => {
       settled = true;
