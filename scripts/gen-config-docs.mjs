@@ -349,6 +349,17 @@ const errorNotes = {
     INFRA_ERR_DISPATCH_BAD_INSTANCE: '`infra bench dispatch --instance FILE`: the file cannot be read, is neither Solomon nor Li & Lim format, or has a bad row (a wrong column count, a duplicate id, ready after due, a pickup and delivery that do not name each other); names file:line.',
     INFRA_ERR_DISPATCH_INFEASIBLE: 'The routing solver left customers/tasks unplaced (the fleet is too small for the windows and capacity within the time limit), or its plan failed the independent feasibility check.',
   },
+  riders: {
+    INFRA_ERR_DISPATCH_PLAN_INVALID: '`POST /api/v1/dispatch/plan` whose jobs, vehicles or started steps do not fit together: duplicate ids, steps naming unknown jobs, windows ending before they start, started steps a vehicle cannot do.',
+    INFRA_ERR_DISPATCH_PLAN_TOO_LARGE: '`POST /api/v1/dispatch/plan` with more jobs or vehicles than `routing.maxJobs` / `routing.maxVehicles`.',
+    INFRA_ERR_DISPATCH_PLAN_BUSY: '`POST /api/v1/dispatch/plan` while `routing.maxConcurrent` plans are being solved.',
+    INFRA_ERR_DISPATCH_MATRIX: '`POST /api/v1/dispatch/plan` with `routing.osrmUrl` set, when that service fails or answers something other than an OSRM table.',
+    INFRA_ERR_DISPATCH_OFFER_CLOSED: 'Accepting or rejecting an offer that was answered, expired or withdrawn, or whose job went to another rider.',
+    INFRA_ERR_DISPATCH_RIDER_FULL: 'Accepting an offer with no capacity left (the offer is voided, the job returns to the pool).',
+    INFRA_ERR_DELIVERY_PROOF: '`deliver` without the proof the job asks for, with a wrong one-time code, or after 5 wrong codes locked code entry.',
+    INFRA_ERR_RIDER_CAPACITY: '`PATCH /api/v1/riders/{id}` with a capacity below the load the rider carries now (nothing changes).',
+    INFRA_ERR_RIDER_NO_FIX: '`GET /api/v1/riders/{id}/location` before the rider’s device published a valid fix on fleet/{riderId}/loc (or none within fleet.maxAgeMs before the server started).',
+  },
   media: {
     INFRA_ERR_STREAM_KEY: 'Not raised today: a wrong, revoked or expired stream key closes the RTMP connection and logs `publish refused` with the reason.',
   },

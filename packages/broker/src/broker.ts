@@ -16,8 +16,10 @@ import { KeyDirectory, keyMigrations, type KeyTables } from './keys/index.js';
 import { openBrokerPersistence } from './persistence.js';
 import { BodyCipher, ImService, ImStore, imMigrations, imRoutes, imSendHandler, type ImTables } from './im/index.js';
 import { ChannelAudience } from './im/audience.js';
+import { filesMigrations, startFiles, type RunningFiles } from './files/index.js';
 import { PresenceTracker, stalePresence } from './presence/index.js';
 import { limitPacketSize, parserOf } from './guard/packet-size.js';
+import { TelemetryGate } from './telemetry/index.js';
 
 export const MQTT_WS_PATH = '/mqtt';
 
@@ -30,6 +32,8 @@ export interface RunningBroker extends RunningService {
   /** the in-process MQTT bus other pillars publish their events through */
   readonly bus: EventBus;
   readonly im: ImService;
+  /** uploads, derivatives, stickers (packages/broker/src/files) */
+  readonly files: RunningFiles;
 }
 
 const IM_SEND = topics.imSend;
@@ -49,7 +53,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
   try {
     const database = openSqlite<ImTables>(join(ctx.dataDir, 'im.db'));
     cleanups.push(() => database.close());
-    const applied = await migrateModules(database.db as never, [imMigrations, grantMigrations, keyMigrations]);
+    const applied = await migrateModules(database.db as never, [imMigrations, grantMigrations, keyMigrations, filesMigrations]);
     if (applied.length) log.info({ applied }, 'migrations applied');
     const cipher = ctx.secrets.dataKeys ? new BodyCipher(ctx.secrets.dataKeys) : undefined;
     if (!cipher) log.warn('no INFRA_DATA_KEYS: IM message bodies are stored in clear');
@@ -68,13 +72,24 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       rekeying = false;
       await rekeyed;
     });
+    // uploads and stickers: their own tables in the same file; download rights follow IM membership
+    const files = await startFiles(ctx, database.db, async (convId, userId) => (await store.member(convId, userId)) !== undefined, log);
+    cleanups.push(() => files.close());
     const grants = await GrantTable.open(database.db as unknown as Kysely<GrantTables>); // its own table in the same file
     const keys = new KeyDirectory(database.db as unknown as Kysely<KeyTables>, (a, b) => store.shareConversation(a, b));
     const grantPurge = setInterval(() => void grants.purge().catch((err: Error) => log.warn({ err: err.message }, 'grant purge failed')), 60 * 60 * 1000);
     grantPurge.unref();
     cleanups.push(async () => clearInterval(grantPurge));
     const durable = await openBrokerPersistence(ctx.dataDir);
-    cleanups.push(() => durable.close());
+    let closingAedes: Aedes | undefined;
+    cleanups.push(async () => {
+      // aedes.close() calls back before every client's teardown (its session clean-up reads LevelDB) has run:
+      // closing the store under them makes those reads fail (LEVEL_ITERATOR_NOT_OPEN). Let them finish first.
+      const until = Date.now() + 1000;
+      while (closingAedes && closingAedes.connectedClients > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 20));
+      await durable.close();
+    });
 
     // Late-bound: the notifier and presence publish through aedes, created below.
     let aedesRef: Aedes | undefined;
@@ -100,10 +115,11 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       },
       toChannel: (convId, event) => publish(topics.imChannel(convId), JSON.stringify(event)),
       membershipChanged: (convId, userId, present) => audience.update(convId, userId, present),
-    });
+    }, Date.now, files.references);
     const onSend = imSendHandler(im, toUser, log);
     const presence = new PresenceTracker((userId: string, state: PresenceState) => publish(topics.presence(userId), JSON.stringify(state), true));
     const tracksPresence = (role: string): boolean => role === 'user' || role === 'rider';
+    const telemetry = new TelemetryGate(ctx.config.fleet, log);
 
     const aedes = await Aedes.createBroker({
       id: `infra-${ctx.config.name}`,
@@ -114,6 +130,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
         const user = claimsOf(client);
         if (user && mayPublish(user, packet.topic)) {
           if (packet.topic === IM_SEND) return onSend(user, client.id, packet, done);
+          if (packet.topic.charCodeAt(0) === 102 /* f */) telemetry.inspect(client.id, packet); // fleet/{riderId}/loc fixes
           // a device's own presence publish may only say away/online; the broker publishes the full retained state instead
           if (tracksPresence(user.role) && packet.topic.startsWith('presence/')) {
             let away = false;
@@ -160,6 +177,9 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       },
     });
     aedesRef = aedes;
+    closingAedes = aedes;
+    // a persistence failure during shutdown surfaces here; logged, never an unhandled error
+    (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.warn({ err: err.message }, 'broker error'));
     cleanups.push(() => new Promise<void>((r) => aedes.close(() => r())));
     // Grants arrive from backends (the server's outbox relay, or a service token over MQTT). The publish completes
     // only once the grant is stored, so a relay that saw its publish succeed knows the grant is durable.
@@ -246,7 +266,9 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
         new Promise((resolve) => {
           const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void): void => {
             handler({ topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload) });
-            cb();
+            // released on a fresh stack: mqemitter runs the next queued message inside this callback, so calling it
+            // synchronously nests one frame set per queued message (stack overflow under a telemetry burst)
+            queueMicrotask(cb);
           };
           aedes.subscribe(filter, deliver, () =>
             resolve(() => new Promise<void>((r) => aedes.unsubscribe(filter, deliver, () => r()))),
@@ -259,12 +281,13 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       aedes,
       bus,
       im,
+      files,
       ready: Promise.resolve(),
       endpoints,
-      routes: [{ name: 'im', plugin: imRoutes(im) }, { name: 'im-keys', plugin: keys.routes() }],
+      routes: [{ name: 'im', plugin: imRoutes(im) }, { name: 'im-keys', plugin: keys.routes() }, { name: 'files', plugin: files.routes }],
       mountWebSocket,
       async health(): Promise<Health> {
-        return aedes.closed ? { ok: false, detail: 'broker closed' } : { ok: true, clients: aedes.connectedClients };
+        return aedes.closed ? { ok: false, detail: 'broker closed' } : { ok: true, clients: aedes.connectedClients, fixes: { ...telemetry.stats } };
       },
       async close() {
         unmount();

@@ -77,6 +77,11 @@ export const errorCatalogue = {
   // dispatch (routing solver, `infra bench dispatch`)
   INFRA_ERR_DISPATCH_BAD_INSTANCE: { status: 400, hint: 'give a Solomon VRPTW or Li & Lim PDPTW instance file (docs/dispatch.md describes both formats)' },
   INFRA_ERR_DISPATCH_INFEASIBLE: { status: 422, hint: 'no feasible plan was found within the fleet and the time limit; allow more time or vehicles, or check the windows' },
+  // route planning (H2: POST /api/v1/dispatch/plan, packages/server/src/routing)
+  INFRA_ERR_DISPATCH_PLAN_INVALID: { status: 400, hint: 'job ids must be unique, steps must name jobs of the request, windows must end after they start (docs/dispatch-routing.md)' },
+  INFRA_ERR_DISPATCH_PLAN_TOO_LARGE: { status: 413, hint: 'split the plan, or raise routing.maxJobs / routing.maxVehicles in infra.yaml' },
+  INFRA_ERR_DISPATCH_PLAN_BUSY: { status: 503, hint: 'routing.maxConcurrent plans are being solved; retry in a few seconds' },
+  INFRA_ERR_DISPATCH_MATRIX: { status: 502, hint: 'the travel-time service at routing.osrmUrl failed or answered something other than an OSRM table; check it, or unset routing.osrmUrl for straight-line estimates' },
   // dispatch assignment and delivery (H3: offers, proof of delivery)
   INFRA_ERR_DISPATCH_OFFER_CLOSED: { status: 409, hint: 'the offer was already answered, expired or went to another rider; GET /api/v1/dispatch/offers lists your open ones' },
   INFRA_ERR_DISPATCH_RIDER_FULL: { status: 409, hint: 'the rider carries as much as their capacity allows; finish a delivery first' },

@@ -34,6 +34,6 @@ export function isSafeTopicSegment(s: string): boolean {
   return s.length > 0 && s.length <= 128 && /^[A-Za-z0-9_.:@-]+$/.test(s);
 }
 
-export { parseFix, distanceM, isImpossibleJump, riderOfFleetTopic, type FixPayload, type FixLimits, type FixVerdict, type FixRejection } from './fleet.js';
+export { parseFix, distanceM, isImpossibleJump, riderOfFleetTopic, JumpDetector, type JumpVerdict, type FixPayload, type FixLimits, type FixVerdict, type FixRejection } from './fleet.js';
 export type { ConversationKind, MemberRole, ContentType, MessageType, SendRequest, ImMessage, ImEvent, PresenceState, EncryptedBody } from './im.js';
 export type { FileKind, FileInfo, StickerPack } from './im.js';

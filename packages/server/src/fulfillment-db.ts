@@ -5,9 +5,12 @@ import { outboxMigrations } from './outbox/index.js';
 import { exceptionMigrations } from './exceptions/index.js';
 import { wmsMigrations } from './wms/index.js';
 import { orderMigrations } from './orders/index.js';
+import { riderMigrations } from './riders/index.js';
+import { dispatchMigrations } from './dispatch/index.js';
+import { deliveryMigrations } from './delivery/index.js';
 
 /** The fulfillment modules' migrations; each module adds its own as it lands. */
-export const fulfillmentMigrations: ModuleMigrations[] = [flowMigrations, outboxMigrations, exceptionMigrations, wmsMigrations, orderMigrations];
+export const fulfillmentMigrations: ModuleMigrations[] = [flowMigrations, outboxMigrations, exceptionMigrations, wmsMigrations, orderMigrations, riderMigrations, dispatchMigrations, deliveryMigrations];
 
 /** Opens <dataDir>/fulfillment.db and brings every module's tables up to date. */
 export async function openFulfillmentDb(dataDir: string): Promise<{ database: OpenedDatabase<unknown>; applied: string[] }> {

@@ -7,8 +7,13 @@ import { OutboxRelay } from './outbox/index.js';
 import { ExceptionService, exceptionRoutes, type ExceptionDb } from './exceptions/index.js';
 import { WaveService, WmsService, wmsRoutes } from './wms/index.js';
 import { OrderService, orderRoutes } from './orders/index.js';
+import { Geofences, RiderService, riderRoutes } from './riders/index.js';
+import { DispatchService, dispatchRoutes, listenForOfferReplies } from './dispatch/index.js';
+import { DeliveryService, deliveryRoutes, defaultDeliveryFlowYaml } from './delivery/index.js';
 import { openFulfillmentDb } from './fulfillment-db.js';
 import { fulfillmentRoutes } from './fulfillment-routes.js';
+import { planRoutes } from './dispatch/plan-routes.js';
+import { RoutePlanner } from './routing/plan.js';
 
 export type { RoutePlugin } from './gateway/app.js';
 export { problemFrom, toProblem } from './gateway/problem.js';
@@ -37,8 +42,13 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
   // A flow file with a problem refuses the start, naming file:line, before anything opens.
   const flows = opts.stackDir ? loadFlows(opts.stackDir) : new Map();
   if (!flows.has('order')) flows.set('order', parseFlow(defaultOrderFlowYaml, '<built-in order flow>'));
+  if (!flows.has('delivery')) flows.set('delivery', parseFlow(defaultDeliveryFlowYaml, '<built-in delivery flow>'));
   const { database, applied } = await openFulfillmentDb(ctx.dataDir);
   let relay: OutboxRelay | undefined;
+  let riders: RiderService | undefined;
+  let dispatch: DispatchService | undefined;
+  let deliveries: DeliveryService | undefined;
+  let stopReplies: (() => Promise<void>) | undefined;
   let sweeper: { stop(): Promise<void> } | undefined;
   try {
     if (applied.length) log.info({ applied }, 'migrations applied');
@@ -50,6 +60,19 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
     const exceptions = new ExceptionService(db);
     const wms = new WmsService(db, exceptions, kick);
     const orders = new OrderService(db, engine, wms, exceptions, kick, ctx.config.fulfillment.currency);
+    // riders' profiles and live location (fixes from fleet/+/loc on the bus); geofences raise enter/exit from those fixes
+    riders = new RiderService(db, ctx.config.fleet, log);
+    await riders.start(ctx.bus);
+    const geofences = new Geofences(riders);
+    // dispatch assigns pooled jobs to riders by zone strategy; each assignment starts a delivery in the same transaction
+    dispatch = new DispatchService(db, riders, ctx.config.dispatch, kick, async (orderId) => (await orders.get(orderId, { id: 'dispatch', role: 'admin' }).catch(() => undefined))?.customer, log);
+    deliveries = new DeliveryService(db, engine, exceptions, dispatch, geofences, riders, ctx.config.dispatch, kick, log);
+    dispatch.onAssigned(deliveries.hook);
+    const retryDelivery = deliveries;
+    exceptions.registerAction('delivery', 'retry', async (e, actor) => retryDelivery.retry(e.entity.id, actor));
+    await deliveries.resume();
+    if (ctx.bus) stopReplies = await listenForOfferReplies(ctx.bus, dispatch, log);
+    dispatch.start();
     // An order's exception resolves with `cancel` (the flow's cancel event, as the resolver) or `refund` (what was captured).
     exceptions.registerAction('order', 'cancel', async (e, actor) => void (await orders.fire(e.entity.id, { event: 'cancel', reason: `exception ${e.id} (${e.type})` }, actor)));
     exceptions.registerAction('order', 'refund', async (e, actor) => void (await orders.refund(e.entity.id, `exception ${e.id} (${e.type})`, actor)));
@@ -67,7 +90,7 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
       tls: ctx.tls,
       plugins: [
         { name: 'auth', plugin: authRoutes(auth) },
-        { name: 'fulfillment', plugin: fulfillmentRoutes(ctx.config.fulfillment.rateLimit, [orderRoutes(orders), wmsRoutes(wms, new WaveService(db)), exceptionRoutes(exceptions)]) },
+        { name: 'fulfillment', plugin: fulfillmentRoutes(ctx.config.fulfillment.rateLimit, [orderRoutes(orders), wmsRoutes(wms, new WaveService(db)), exceptionRoutes(exceptions), riderRoutes(riders), dispatchRoutes(dispatch), deliveryRoutes(deliveries), planRoutes(new RoutePlanner(ctx.config.routing))]) },
         ...(opts.plugins ?? []),
       ],
     });
@@ -113,14 +136,23 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
       },
       async close() {
         await app.close();
+        await stopReplies?.().catch(() => undefined);
+        await dispatch?.stop();
+        deliveries?.close();
         await sweeper?.stop();
         await relay?.close();
+        await riders?.close();
+        geofences.close();
         await database.close();
       },
     };
   } catch (err) {
+    await stopReplies?.().catch(() => undefined);
+    await dispatch?.stop();
+    deliveries?.close();
     await sweeper?.stop();
     await relay?.close();
+    await riders?.close();
     await database.close();
     throw err;
   }

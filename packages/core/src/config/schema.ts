@@ -65,6 +65,20 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // files (H4: IM uploads, derivatives, stickers)
+    files: Type.Object(
+      {
+        maxBytes: Type.Integer({ minimum: 1024, default: 26214400, description: 'Largest upload (POST /api/v1/files) in bytes; larger ones get 413 INFRA_ERR_FILE_TOO_LARGE and nothing is kept.' }),
+        allowedTypes: Type.Array(Type.String({ pattern: '^[a-z0-9.+-]+/([a-z0-9.+-]+|\\*)$' }), {
+          default: ['image/*', 'video/*', 'audio/*', 'application/pdf', 'application/zip'],
+          description: 'Content types an upload may have, as sniffed from its bytes (`image/*` matches every image type). Bytes of no recognisable type (plain text) are refused.',
+        }),
+        thumbnailPx: Type.Integer({ minimum: 16, maximum: 2048, default: 320, description: 'Longest side of the JPEG thumbnail of an image and the cover frame of a video.' }),
+        ffmpegConcurrency: Type.Integer({ minimum: 1, maximum: 8, default: 1, description: 'How many ffmpeg processes make derivatives (thumbnails, covers, voice transcodes) at once.' }),
+        processTimeoutMs: Type.Integer({ minimum: 1000, default: 60000, description: 'An ffmpeg derivative job running longer is killed and the file marked failed.' }),
+      },
+      { additionalProperties: false, default: {}, description: 'IM file uploads: limits, allowed types, derivatives (ffmpeg from media.ffmpeg, else PATH, else the bundled one).' },
+    ),
     fulfillment: Type.Object(
       {
         rateLimit: Type.Integer({ minimum: 0, default: 1200, description: 'Requests per minute one token (or, without one, one IP) may make to the fulfillment routes (orders, wms, exceptions); over it is 429. 0 = unlimited.' }),
@@ -72,6 +86,64 @@ export const ConfigSchema = Type.Object(
         timeoutSweepMs: Type.Integer({ minimum: 50, default: 1000, description: 'How often flow state timeouts (flows/*.yaml `timeout:`) are checked.' }),
       },
       { additionalProperties: false, default: {} },
+    ),
+    // dispatch (H3: assignment strategies, offers, delivery tracking)
+    dispatch: Type.Object(
+      {
+        strategy: Type.Union([Type.Literal('nearest'), Type.Literal('batch'), Type.Literal('grab')], { default: 'nearest', description: 'Assignment strategy for jobs outside every zone: nearest (closest available rider by travel time, at once), batch (every dispatch.batchIntervalMs an optimal jobs-to-riders matching by cost), grab (offer to the dispatch.grabOffers nearest riders over MQTT, first accept wins, then nearest).' }),
+        zones: Type.Array(
+          Type.Object(
+            {
+              id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'zone name, stored with every job and decision' }),
+              strategy: Type.Union([Type.Literal('nearest'), Type.Literal('batch'), Type.Literal('grab')], { description: 'assignment strategy for jobs whose pickup lies in this zone' }),
+              center: Type.Object({ lat: Type.Number({ minimum: -90, maximum: 90 }), lng: Type.Number({ minimum: -180, maximum: 180 }) }, { additionalProperties: false, description: 'centre of the zone circle' }),
+              radiusM: Type.Number({ minimum: 1, description: 'radius of the zone circle in metres' }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [], description: 'Dispatch zones, first match wins (by the job\'s pickup, or the job names its zone).' },
+        ),
+        batchIntervalMs: Type.Integer({ minimum: 100, default: 10000, description: 'How often batch zones match their waiting jobs to riders (Hungarian min-cost matching).' }),
+        offerTimeoutMs: Type.Integer({ minimum: 100, default: 20000, description: 'How long a grab offer stays open; an expired offer returns the job to the pool.' }),
+        grabOffers: Type.Integer({ minimum: 1, maximum: 50, default: 3, description: 'K: how many of the nearest available riders a grab job is offered to at once.' }),
+        searchRadiusM: Type.Integer({ minimum: 100, default: 10000, description: 'Riders farther than this from a pickup are not considered.' }),
+        merchantFallback: Type.Boolean({ default: true, description: 'A merchant\'s job goes to its own riders first; with true it falls back to the platform pool when none is available, with false it waits.' }),
+        arrivalRadiusM: Type.Integer({ minimum: 5, maximum: 5000, default: 50, description: 'Geofence radius around a delivery\'s pickup and drop-off: entering it marks the rider at pickup / at customer.' }),
+        detourFactor: Type.Number({ minimum: 1, maximum: 3, default: 1.3, description: 'Road distance over straight-line distance, for travel estimates and ETAs (1 = as the crow flies).' }),
+        etaRepublishS: Type.Integer({ minimum: 1, default: 60, description: 'A delivery\'s ETA is republished on orders/{orderId} when the pickup or drop-off prediction moves by more than this many seconds.' }),
+        pickupDwellS: Type.Integer({ minimum: 0, default: 120, description: 'Seconds a rider is expected to spend at the pickup, added to the drop-off ETA before pickup.' }),
+        speedMps: Type.Number({ minimum: 0.5, maximum: 60, default: 5, description: 'Prior travel speed (m/s) for travel estimates and ETAs until fixes teach a rider\'s or zone\'s own speed.' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    // route planning (H2: POST /api/v1/dispatch/plan)
+    routing: Type.Object(
+      {
+        osrmUrl: Type.String({ default: '', description: 'Base URL of an OSRM-compatible server (its /table/v1/driving/ endpoint gives the travel-time matrix of a plan). Empty = straight-line (haversine) distance times routing.detourFactor at routing.speedMps.' }),
+        osrmTimeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'How long a plan waits for the OSRM table before it fails with 502 INFRA_ERR_DISPATCH_MATRIX.' }),
+        speedMps: Type.Number({ minimum: 0.5, maximum: 60, default: 8, description: 'Travel speed (m/s) of the straight-line travel model (without routing.osrmUrl).' }),
+        detourFactor: Type.Number({ minimum: 1, maximum: 3, default: 1.3, description: 'Road distance over straight-line distance in the straight-line travel model.' }),
+        timeLimitMs: Type.Integer({ minimum: 10, default: 2000, description: 'Solver time of a plan that names none.' }),
+        maxTimeLimitMs: Type.Integer({ minimum: 10, default: 10000, description: 'Most solver time a plan may ask for (larger requests are capped).' }),
+        maxJobs: Type.Integer({ minimum: 1, default: 1000, description: 'Most jobs in one plan; more is 413 INFRA_ERR_DISPATCH_PLAN_TOO_LARGE.' }),
+        maxVehicles: Type.Integer({ minimum: 1, default: 200, description: 'Most vehicles in one plan; more is 413 INFRA_ERR_DISPATCH_PLAN_TOO_LARGE.' }),
+        maxConcurrent: Type.Integer({ minimum: 1, default: 2, description: 'Plans solved at once (each in its own worker thread); more wait for none and get 503 INFRA_ERR_DISPATCH_PLAN_BUSY.' }),
+      },
+      { additionalProperties: false, default: {}, description: 'Route planning (VRPTW/PDPTW solver behind POST /api/v1/dispatch/plan).' },
+    ),
+    fleet: Type.Object(
+      {
+        maxSpeedKmh: Type.Integer({ minimum: 10, maximum: 2000, default: 200, description: 'A fix that implies a faster move from the rider’s previous one is accepted but flagged (`flag: "speed"`) and counted.' }),
+        maxFixBytes: Type.Integer({ minimum: 64, maximum: 65536, default: 512, description: 'Largest fix payload on fleet/{riderId}/loc; larger ones are dropped (the rider stays connected).' }),
+        maxFutureMs: Type.Integer({ minimum: 0, default: 30000, description: 'How far ahead of the broker’s clock a fix’s ts may be (device clock skew); later ones are dropped.' }),
+        maxAgeMs: Type.Integer({ minimum: 1000, default: 3600000, description: 'How old a fix’s ts may be (a phone replaying a buffer); older ones are dropped.' }),
+        staleMs: Type.Integer({ minimum: 1000, default: 120000, description: 'A rider whose last fix is older than this is not offered by the nearest-rider search.' }),
+        flushMs: Type.Integer({ minimum: 10, default: 1000, description: 'Fixes are written to SQL in one transaction per batch, at least this often.' }),
+        flushBatch: Type.Integer({ minimum: 1, default: 2000, description: 'A batch is written as soon as it holds this many fixes.' }),
+        bufferMax: Type.Integer({ minimum: 100, default: 100000, description: 'Most fixes waiting to be written; beyond it the oldest waiting are dropped from SQL history (counted), never from the live position.' }),
+        h3Resolution: Type.Integer({ minimum: 5, maximum: 11, default: 8, description: 'H3 resolution of the in-memory rider index (8: cells of about 0.5 km edge).' }),
+      },
+      { additionalProperties: false, default: {}, description: 'Riders’ live location (fleet/{riderId}/loc): validation, history writes, nearest search.' },
     ),
     media: Type.Object(
       {
