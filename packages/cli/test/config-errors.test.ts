@@ -71,10 +71,12 @@ describe('a broken infra.yaml', () => {
     const printed = JSON.parse(r.stdout) as { http: { port: number }; secrets: Record<string, string> };
     expect(printed.http.port).toBe(18081);
     const env = readFileSync(join(dir, '.env'), 'utf8');
-    for (const v of Object.values(printed.secrets)) {
-      expect(v).toMatch(/^\*{8}.{4}$/);
+    // data keys show their key ids (which key seals), each secret masked; the others are masked whole
+    for (const [k, v] of Object.entries(printed.secrets)) {
+      expect(v).toMatch(k === 'INFRA_DATA_KEYS' ? /^k\d{8}:\*{8}.{4}$/ : /^\*{8}.{4}$/);
       expect(env).not.toContain(v);
     }
+    expect(Object.keys(printed.secrets).sort()).toEqual(['INFRA_DATA_KEYS', 'INFRA_JWT_SECRET', 'INFRA_STREAM_KEY_SALT']);
     const withDefault = infra(['config', 'print', '--json', '--dir', dir]);
     expect((JSON.parse(withDefault.stdout) as { http: { port: number } }).http.port).toBe(9090);
   });

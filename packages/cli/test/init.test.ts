@@ -18,7 +18,7 @@ describe('infra init', () => {
       expect(result.template).toBe(template);
       expect(result.files).toContain('infra.yaml');
       expect(result.files).toContain('README.md');
-      expect(result.secretsWritten.sort()).toEqual(['INFRA_JWT_SECRET', 'INFRA_STREAM_KEY_SALT']);
+      expect(result.secretsWritten.sort()).toEqual(['INFRA_DATA_KEYS', 'INFRA_JWT_SECRET', 'INFRA_STREAM_KEY_SALT']);
       expect(infra(['config', 'validate', '--dir', dir]).code).toBe(0);
       expect(readFileSync(join(dir, 'infra.yaml'), 'utf8')).toContain(`name: ${template}`);
       expect(readFileSync(join(dir, '.gitignore'), 'utf8').split('\n')).toContain('.env');
@@ -33,6 +33,7 @@ describe('infra init', () => {
     expect(a['INFRA_JWT_SECRET']).toBeTruthy();
     expect(a['INFRA_JWT_SECRET']).not.toBe(b['INFRA_JWT_SECRET']);
     expect(a['INFRA_STREAM_KEY_SALT']).not.toBe(b['INFRA_STREAM_KEY_SALT']);
+    expect(a['INFRA_DATA_KEYS']).not.toBe(b['INFRA_DATA_KEYS']);
   });
 
   it('refuses a non-empty directory unless --force, and --force keeps existing secrets', () => {

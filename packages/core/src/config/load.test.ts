@@ -32,7 +32,8 @@ describe('parseConfigText: a valid file', () => {
     expect(c.services).toEqual(['server', 'broker', 'media']);
     expect(c.modules).toEqual([]);
     expect(c.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimit: 1048576, publicUrl: '' });
-    expect(c.mqtt).toEqual({ port: 1883, websocket: true, maxPacketBytes: 262144 });
+    expect(c.mqtt).toEqual({ port: 1883, tlsPort: 8883, websocket: true, maxPacketBytes: 262144 });
+    expect(c.tls).toEqual({ cert: '', key: '' });
     expect(c.media).toMatchObject({ rtmp: { port: 1935 }, http: { port: 8000 }, ffmpeg: '', streamKeyTtl: '365d', coverSeconds: 10, record: true, vodRetention: '' });
     expect(c.media.hls).toMatchObject({ segmentSeconds: 2, listSize: 6 });
     expect(c.media.hls.renditions.map((r) => r.height)).toEqual([720, 480, 360]);
