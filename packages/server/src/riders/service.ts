@@ -1,5 +1,5 @@
 import { InfraError, newId, type EventBus, type InfraConfig, type Logger, type Role } from '@infra/core';
-import { JumpDetector, parseFix, riderOfFleetTopic, type FixLimits, type FixRejection } from '@infra/core/topics';
+import { JumpDetector, parseFix, riderOfFleetTopic, type FixLimits, type FixPayload, type FixRejection } from '@infra/core/topics';
 import type { Kysely } from 'kysely';
 import { RiderIndex } from './spatial.js';
 import { riderStore, type RiderDb, type RiderRow } from './store.js';
@@ -11,15 +11,8 @@ const r = (db: AnyDb): RiderDb => db as RiderDb;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** One accepted GPS fix (ts = when the device took it, epoch ms). */
-export interface Fix {
+export interface Fix extends FixPayload {
   riderId: string;
-  lat: number;
-  lng: number;
-  /** m/s */
-  speed?: number;
-  heading?: number;
-  accuracy?: number;
-  ts: number;
   /** the move from the previous fix implied more than fleet.maxSpeedKmh (stored, but the rider's position did not move) */
   flagged?: boolean;
 }
