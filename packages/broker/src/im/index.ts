@@ -5,6 +5,7 @@ export { imRoutes } from './routes.js';
 export { imSendHandler } from './send.js';
 import { init } from './migrations/0001_init.js';
 import { bodyKey } from './migrations/0002_body_key.js';
+import { bodyKeyIndex } from './migrations/0003_body_key_index.js';
 import type { ModuleMigrations } from '@infra/core';
 
-export const imMigrations: ModuleMigrations = { module: 'im', migrations: { '0001_init': init, '0002_body_key': bodyKey } };
+export const imMigrations: ModuleMigrations = { module: 'im', migrations: { '0001_init': init, '0002_body_key': bodyKey, '0003_body_key_index': bodyKeyIndex } };

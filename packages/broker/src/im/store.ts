@@ -234,8 +234,8 @@ export class ImStore {
       const rows = (await trx
         .selectFrom('im_messages')
         .selectAll()
-        .where((eb) => eb.or([eb('key_id', 'is', null), eb('key_id', '!=', cipher.currentKeyId)]))
-        .orderBy('id')
+        // three index ranges (not `!=`, which would scan): clear rows, and keys sorting before or after the current one
+        .where((eb) => eb.or([eb('key_id', 'is', null), eb('key_id', '<', cipher.currentKeyId), eb('key_id', '>', cipher.currentKeyId)]))
         .limit(limit)
         .execute()) as MessageRow[];
       for (const r of rows) {
