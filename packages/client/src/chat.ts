@@ -13,6 +13,11 @@ export interface ChatOptions extends ConnectOptions {
   ackTimeoutMs?: number;
   /** how many times send() publishes again before it gives up */
   retries?: number;
+  /**
+   * Send delivery receipts by itself (default true): shortly after messages from others reach on('message'), the
+   * highest seq per conversation goes to POST /im/conversations/{id}/delivered; senders see `delivered` events.
+   */
+  deliveryReceipts?: boolean;
 }
 
 export type Ack = Extract<ImEvent, { kind: 'ack' }>;
@@ -43,6 +48,8 @@ export class InfraChat {
   private readonly pendingAcks = new Map<string, { resolve: (a: Ack) => void; reject: (e: Error) => void }>();
   private readonly delivered = new Set<string>();
   private e2ee: E2eeKeys | undefined;
+  private readonly receiptsDue = new Map<string, number>();
+  private receiptTimer: ReturnType<typeof setTimeout> | undefined;
   /** peers' public keys, fetched once per peer */
   private readonly peerKeys = new Map<string, string>();
   private syncing: Promise<ImMessage[]> | undefined;
@@ -182,6 +189,7 @@ export class InfraChat {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.receiptTimer);
     for (const p of this.pendingAcks.values()) p.reject(new ImError('INFRA_ERR_IM_CLOSED', 'client closed'));
     await this.mqtt.endAsync();
   }
@@ -204,7 +212,24 @@ export class InfraChat {
     const m = this.opened(raw);
     if (this.delivered.size > 50_000) this.delivered.delete(this.delivered.values().next().value as string);
     for (const h of this.listeners.message) h(m);
+    if (m.senderId !== this.opts.userId && this.opts.deliveryReceipts !== false) this.receiptLater(m.convId, m.seq);
     return true;
+  }
+
+  /** Batches delivery receipts: one call per conversation with its highest seq, 200 ms after the first message. */
+  private receiptLater(convId: string, seq: number): void {
+    this.receiptsDue.set(convId, Math.max(seq, this.receiptsDue.get(convId) ?? 0));
+    this.receiptTimer ??= setTimeout(() => {
+      this.receiptTimer = undefined;
+      const due = [...this.receiptsDue];
+      this.receiptsDue.clear();
+      for (const [c, s] of due) void this.markDelivered(c, s).catch(() => undefined); // best effort: sync brings the rest
+    }, 200);
+  }
+
+  /** Delivery receipt by hand (the SDK sends them itself unless `deliveryReceipts: false`). */
+  markDelivered(convId: string, seq: number): Promise<{ deliveredSeq: number }> {
+    return this.api('POST', `/im/conversations/${encodeURIComponent(convId)}/delivered`, { seq });
   }
 
   /** an `encrypted` message, opened when this user has E2EE on; anything else as it is */

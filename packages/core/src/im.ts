@@ -60,6 +60,7 @@ export type ImEvent =
   | { kind: 'ack'; convId: string; clientMsgId: string; seq: number; cursor: string; duplicate: boolean }
   | { kind: 'error'; code: string; message: string; clientMsgId?: string; convId?: string }
   | { kind: 'read'; convId: string; userId: string; seq: number }
+  | { kind: 'delivered'; convId: string; userId: string; seq: number }
   | { kind: 'member'; convId: string; userId: string; change: 'joined' | 'left' | 'removed' | 'role'; role?: MemberRole };
 
 /** The retained payload of `presence/{userId}`. */

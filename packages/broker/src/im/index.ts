@@ -6,6 +6,7 @@ export { imSendHandler } from './send.js';
 import { init } from './migrations/0001_init.js';
 import { bodyKey } from './migrations/0002_body_key.js';
 import { bodyKeyIndex } from './migrations/0003_body_key_index.js';
+import { delivered } from './migrations/0004_delivered.js';
 import type { ModuleMigrations } from '@infra/core';
 
-export const imMigrations: ModuleMigrations = { module: 'im', migrations: { '0001_init': init, '0002_body_key': bodyKey, '0003_body_key_index': bodyKeyIndex } };
+export const imMigrations: ModuleMigrations = { module: 'im', migrations: { '0001_init': init, '0002_body_key': bodyKey, '0003_body_key_index': bodyKeyIndex, '0004_delivered': delivered } };

@@ -14,6 +14,7 @@ function callerOf(request: FastifyRequest): TokenClaims {
 
 const Done = Type.Object({ ok: Type.Literal(true) });
 const ReadReply = Type.Object({ readSeq: Type.Integer(), unread: Type.Integer() });
+const DeliveredReply = Type.Object({ deliveredSeq: Type.Integer() });
 const tags = ['im'];
 
 /** /api/v1/im/…: conversations, members, read receipts and sync. Messages themselves go over MQTT (im/send). */
@@ -71,6 +72,9 @@ export function imRoutes(service: ImService): FastifyPluginAsync {
       await service.leave(callerOf(request), request.params.convId);
       return { ok: true as const };
     });
+    r.post('/im/conversations/:convId/delivered', {
+      schema: { tags, summary: 'Delivery receipt: one of the caller’s devices received everything up to seq (the SDK sends it)', params: ConvParams, body: ReadBody, response: { 200: DeliveredReply } },
+    }, async (request) => service.markDelivered(callerOf(request), request.params.convId, request.body.seq));
     r.post('/im/conversations/:convId/read', {
       schema: { tags, summary: 'Read receipt: everything up to seq is read', params: ConvParams, body: ReadBody, response: { 200: ReadReply } },
     }, async (request) => service.markRead(callerOf(request), request.params.convId, request.body.seq));

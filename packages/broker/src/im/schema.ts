@@ -64,7 +64,7 @@ export const Conversation = Type.Object({
 });
 export type Conversation = Static<typeof Conversation>;
 
-export const Member = Type.Object({ userId: Type.String(), role: Role, readSeq: Type.Integer(), joinedAt: Type.String({ format: 'date-time' }) });
+export const Member = Type.Object({ userId: Type.String(), role: Role, readSeq: Type.Integer(), deliveredSeq: Type.Integer({ description: 'highest seq one of the member’s devices confirmed receiving (read implies delivered)' }), joinedAt: Type.String({ format: 'date-time' }) });
 export type Member = Static<typeof Member>;
 
 export const ConvParams = closed({ convId: Id });

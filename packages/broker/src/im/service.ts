@@ -108,7 +108,7 @@ export class ImService {
         if (existing) return { conversation: conversationView(existing), created: false };
         const row: ConversationRow = { id: newId('conv'), kind: 'direct', title: null, created_by: caller.sub, direct_key: key, last_seq: 0, expires_at: null, created_at: now };
         await tx.insertConversation(row);
-        for (const u of pair) await tx.insertMember({ conv_id: row.id, user_id: u, role: 'member', joined_seq: 0, read_seq: 0, muted: 0, joined_at: now });
+        for (const u of pair) await tx.insertMember({ conv_id: row.id, user_id: u, role: 'member', joined_seq: 0, read_seq: 0, delivered_seq: 0, muted: 0, joined_at: now });
         return { conversation: conversationView(row), created: true };
       });
     }
@@ -119,8 +119,8 @@ export class ImService {
     const row: ConversationRow = { id: newId('conv'), kind: input.kind, title: input.title ?? null, created_by: caller.sub, direct_key: null, last_seq: 0, expires_at: expiresAt, created_at: now };
     await this.store.transaction(async (tx) => {
       await tx.insertConversation(row);
-      if (creatorJoins) await tx.insertMember({ conv_id: row.id, user_id: caller.sub, role: 'owner', joined_seq: 0, read_seq: 0, muted: 0, joined_at: now });
-      for (const u of others) await tx.insertMember({ conv_id: row.id, user_id: u, role: 'member', joined_seq: 0, read_seq: 0, muted: 0, joined_at: now });
+      if (creatorJoins) await tx.insertMember({ conv_id: row.id, user_id: caller.sub, role: 'owner', joined_seq: 0, read_seq: 0, delivered_seq: 0, muted: 0, joined_at: now });
+      for (const u of others) await tx.insertMember({ conv_id: row.id, user_id: u, role: 'member', joined_seq: 0, read_seq: 0, delivered_seq: 0, muted: 0, joined_at: now });
     });
     return { conversation: conversationView(row, creatorJoins ? { role: 'owner' } : {}), created: true };
   }
@@ -138,7 +138,7 @@ export class ImService {
   async members(caller: TokenClaims, convId: string): Promise<Member[]> {
     await this.access(caller, convId);
     const rows = await this.store.members(convId);
-    return rows.map((m) => ({ userId: m.user_id, role: m.role, readSeq: m.read_seq, joinedAt: iso(m.joined_at) }));
+    return rows.map((m) => ({ userId: m.user_id, role: m.role, readSeq: m.read_seq, deliveredSeq: Math.max(m.delivered_seq, m.read_seq), joinedAt: iso(m.joined_at) }));
   }
 
   /** Self-service join: channels are open to every user; groups need an owner or admin to add you. */
@@ -190,11 +190,29 @@ export class ImService {
   }
 
   /** Read receipt: moves the user's read mark forward and tells the other members (not in channels). */
+  /**
+   * Delivery receipt: one of the caller's devices received everything up to `seq`. The mark only moves forward (any
+   * device counts for the user); the other members get a `delivered` event when it moved. Channels keep no receipts
+   * for others to see: there the event goes to the caller only.
+   */
+  async markDelivered(caller: TokenClaims, convId: string, seq: number): Promise<{ deliveredSeq: number }> {
+    const { conv, member } = await this.access(caller, convId);
+    if (!member) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${convId}`);
+    const target = Math.min(seq, conv.last_seq);
+    if (await this.store.advanceDelivered(convId, caller.sub, target)) {
+      const event: ImEvent = { kind: 'delivered', convId, userId: caller.sub, seq: target };
+      this.notify.toUsers(conv.kind === 'channel' ? [caller.sub] : await this.store.memberIds(convId), event);
+    }
+    const now = await this.store.member(convId, caller.sub);
+    return { deliveredSeq: Math.max(now?.delivered_seq ?? target, now?.read_seq ?? 0) };
+  }
+
   async markRead(caller: TokenClaims, convId: string, seq: number): Promise<{ readSeq: number; unread: number }> {
     const { conv, member } = await this.access(caller, convId);
     if (!member) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${convId}`);
     const target = Math.min(seq, conv.last_seq);
     const moved = await this.store.advanceRead(convId, caller.sub, target);
+    await this.store.advanceDelivered(convId, caller.sub, target); // what was read was delivered
     if (moved) {
       const event: ImEvent = { kind: 'read', convId, userId: caller.sub, seq: target };
       this.notify.toUsers(conv.kind === 'channel' ? [caller.sub] : await this.store.memberIds(convId), event);
@@ -365,7 +383,7 @@ export class ImService {
       if (count + fresh.length > this.settings.maxGroupSize) throw new InfraError('INFRA_ERR_IM_GROUP_FULL', `${conv.id} would have ${count + fresh.length} members, over im.maxGroupSize ${this.settings.maxGroupSize}`);
       const current = await tx.conversation(conv.id);
       for (const u of fresh) {
-        await tx.insertMember({ conv_id: conv.id, user_id: u, role: 'member', joined_seq: current?.last_seq ?? 0, read_seq: current?.last_seq ?? 0, muted: 0, joined_at: now });
+        await tx.insertMember({ conv_id: conv.id, user_id: u, role: 'member', joined_seq: current?.last_seq ?? 0, read_seq: current?.last_seq ?? 0, delivered_seq: current?.last_seq ?? 0, muted: 0, joined_at: now });
         added.push(u);
       }
     });

@@ -19,6 +19,8 @@ export interface MemberRow {
   role: MemberRole;
   joined_seq: number;
   read_seq: number;
+  /** highest seq any device of the member confirmed receiving (delivery receipt); never below read_seq */
+  delivered_seq: number;
   muted: number;
   joined_at: number;
 }
@@ -148,6 +150,12 @@ export class ImStore {
   }
 
   /** Moves the read mark forward only (a late, smaller receipt changes nothing). */
+  /** Moves the delivery mark forward only (a late or repeated receipt changes nothing); true when it moved. */
+  async advanceDelivered(convId: string, userId: string, seq: number): Promise<boolean> {
+    const r = await this.q.updateTable('im_members').set({ delivered_seq: seq }).where('conv_id', '=', convId).where('user_id', '=', userId).where('delivered_seq', '<', seq).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async advanceRead(convId: string, userId: string, seq: number): Promise<boolean> {
     const r = await this.q.updateTable('im_members').set({ read_seq: seq }).where('conv_id', '=', convId).where('user_id', '=', userId).where('read_seq', '<', seq).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
