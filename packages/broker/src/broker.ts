@@ -217,7 +217,8 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       const parser = parserOf(client);
       if (parser) limitPacketSize(parser, maxPacketBytes, (declared) => log.warn({ clientId: client.id, declared, limit: maxPacketBytes }, 'mqtt packet over mqtt.maxPacketBytes: connection closed'));
     };
-    const tcp: NetServer = createServer((socket) => handle(socket));
+    // MQTT packets are small: Nagle would hold a delivery back until the previous one's ACK
+    const tcp: NetServer = createServer({ noDelay: true }, (socket) => handle(socket));
     const port = await listenOn(tcp, ctx.config.mqtt.port, ctx.config.http.host, 'mqtt.port');
 
     let wss: WebSocketServer | undefined;
@@ -228,7 +229,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
     // mqtts beside plain MQTT when the stack has a certificate
     let tlsServer: TlsServer | undefined;
     if (ctx.tls) {
-      const server = createTlsServer({ cert: ctx.tls.cert, key: ctx.tls.key }, (socket) => handle(socket));
+      const server = createTlsServer({ cert: ctx.tls.cert, key: ctx.tls.key, noDelay: true }, (socket) => handle(socket));
       // a client that fails the handshake (plain MQTT on the TLS port, an untrusted cert) is logged, not fatal
       server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'mqtts handshake failed'));
       const tlsPort = await listenOn(server, ctx.config.mqtt.tlsPort, ctx.config.http.host, 'mqtt.tlsPort').catch(async (err: unknown) => {
