@@ -50,6 +50,18 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
   let deliveries: DeliveryService | undefined;
   let stopReplies: (() => Promise<void>) | undefined;
   let sweeper: { stop(): Promise<void> } | undefined;
+  let geofences: Geofences | undefined;
+  /** stops what started, in dependency order; the same for a failed start and for close() */
+  const stopModules = async (): Promise<void> => {
+    await stopReplies?.().catch(() => undefined);
+    await dispatch?.stop();
+    deliveries?.close();
+    await sweeper?.stop();
+    await relay?.close();
+    await riders?.close();
+    geofences?.close();
+    await database.close();
+  };
   try {
     if (applied.length) log.info({ applied }, 'migrations applied');
     const auth = new AuthService(opts.issuer, ctx.config.auth.tokenTtl);
@@ -63,7 +75,7 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
     // riders' profiles and live location (fixes from fleet/+/loc on the bus); geofences raise enter/exit from those fixes
     riders = new RiderService(db, ctx.config.fleet, log);
     await riders.start(ctx.bus);
-    const geofences = new Geofences(riders);
+    geofences = new Geofences(riders);
     // dispatch assigns pooled jobs to riders by zone strategy; each assignment starts a delivery in the same transaction
     dispatch = new DispatchService(db, riders, ctx.config.dispatch, kick, async (orderId) => (await orders.get(orderId, { id: 'dispatch', role: 'admin' }).catch(() => undefined))?.customer, log);
     deliveries = new DeliveryService(db, engine, exceptions, dispatch, geofences, riders, ctx.config.dispatch, kick, log);
@@ -136,24 +148,11 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
       },
       async close() {
         await app.close();
-        await stopReplies?.().catch(() => undefined);
-        await dispatch?.stop();
-        deliveries?.close();
-        await sweeper?.stop();
-        await relay?.close();
-        await riders?.close();
-        geofences.close();
-        await database.close();
+        await stopModules();
       },
     };
   } catch (err) {
-    await stopReplies?.().catch(() => undefined);
-    await dispatch?.stop();
-    deliveries?.close();
-    await sweeper?.stop();
-    await relay?.close();
-    await riders?.close();
-    await database.close();
+    await stopModules();
     throw err;
   }
 }
