@@ -10,3 +10,4 @@ export * from './config/secrets.js';
 export * from './config/suggest.js';
 export * from './db/sqlite.js';
 export * from './auth/tokens.js';
+export * from './ffmpeg.js';

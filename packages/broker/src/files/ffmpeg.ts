@@ -1,36 +1,9 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { createRequire } from 'node:module';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { InfraError } from '@infra/core';
+import { findFfmpeg, InfraError } from '@infra/core';
 
-/*
- * The broker's own ffmpeg runner: pillars never import each other, so this repeats the lookup order of
- * packages/media (media.ffmpeg, else ffmpeg on PATH, else the @ffmpeg-installer binary, FFmpeg 4.1, no ffprobe).
- */
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
+/** The ffmpeg path for derivatives: core's one lookup (media.ffmpeg, else PATH, else the bundled FFmpeg 4.1). */
 export function locateFfmpeg(configured: string, pathEnv: string | undefined = process.env['PATH']): string {
-  if (configured) {
-    if (!isExecutable(configured)) throw new InfraError('INFRA_ERR_FFMPEG_MISSING', `media.ffmpeg is ${configured}, which is not an executable file`);
-    return configured;
-  }
-  for (const dir of (pathEnv ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, 'ffmpeg'))) return join(dir, 'ffmpeg');
-  }
-  try {
-    const installer = createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string };
-    if (isExecutable(installer.path)) return installer.path;
-  } catch { /* no binary for this platform */ }
-  throw new InfraError('INFRA_ERR_FFMPEG_MISSING', 'no ffmpeg: not on PATH and @ffmpeg-installer/ffmpeg has no binary for this platform');
+  return findFfmpeg(configured, pathEnv).path;
 }
 
 const STDERR_KEEP = 64 * 1024;
