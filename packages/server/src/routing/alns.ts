@@ -195,26 +195,21 @@ class Search {
       let best: Insertion | undefined;
       let bestRoute = -1;
       let bestCost = Infinity;
-      for (let ri = 0; ri < s.routes.length; ri++) {
-        if (!s.routes[ri]!.used) continue;
-        if (order < 4 && this.rnd.next() < 0.01) continue; // blink: a little randomness in the choice (not while constructing)
+      const consider = (ri: number): void => {
         const ins = bestInsertion(inst, s.routes[ri]!, request);
         if (ins.cost < bestCost) {
           bestCost = ins.cost;
           best = ins;
           bestRoute = ri;
         }
+      };
+      for (let ri = 0; ri < s.routes.length; ri++) {
+        if (!s.routes[ri]!.used) continue;
+        if (order < 4 && this.rnd.next() < 0.01) continue; // blink: a little randomness in the choice (not while constructing)
+        consider(ri);
       }
-      if (!best) {
-        for (const ri of this.openable(s)) {
-          const ins = bestInsertion(inst, s.routes[ri]!, request);
-          if (ins.cost < bestCost) {
-            bestCost = ins.cost;
-            best = ins;
-            bestRoute = ri;
-          }
-        }
-      }
+      // only when no route in use can take it: open a new one
+      if (!best) for (const ri of this.openable(s)) consider(ri);
       if (!best) {
         s.unassigned.push(req);
         continue;
