@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImMessage, PresenceState } from '@infra/core/topics';
-import { startTestStack, sleep, type TestStack } from '../../broker/test/stack.js';
+import { sleep, startTestStack, type TestStack, until } from '../../broker/test/stack.js';
+import { connectChat } from '../test/chats.js';
 import { InfraChat, ImError } from './index.js';
 
 let stack: TestStack;
@@ -11,17 +12,8 @@ beforeAll(async () => {
 });
 afterAll(async () => stack.close());
 
-async function chat(userId: string, extra: { clientId?: string; cursor?: string; ackTimeoutMs?: number } = {}): Promise<InfraChat> {
-  return InfraChat.connect({ url: stack.mqttUrl, apiUrl: stack.apiUrl, userId, token: await stack.token(userId), reconnectPeriod: 0, ...extra });
-}
+const chat = (userId: string, extra: Parameters<typeof connectChat>[2] = {}): Promise<InfraChat> => connectChat(stack, userId, extra);
 
-const until = async (pred: () => boolean, ms = 5000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-};
 
 describe('SDK (InfraChat)', () => {
   it('sends with a clientMsgId, receives live, and a retried send is stored and shown once', async () => {

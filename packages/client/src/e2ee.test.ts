@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EncryptedBody, ImMessage } from '@infra/core/topics';
 import { BodyCipher } from '../../broker/src/im/cipher.js';
-import { startTestStack, sleep, testDataKeys, type TestStack } from '../../broker/test/stack.js';
+import { startTestStack, testDataKeys, type TestStack, until } from '../../broker/test/stack.js';
+import { connectChat } from '../test/chats.js';
 import { E2eeKeys, InfraChat } from './index.js';
 
 let stack: TestStack;
@@ -12,16 +13,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack.close());
 
-async function chat(userId: string): Promise<InfraChat> {
-  return InfraChat.connect({ url: stack.mqttUrl, apiUrl: stack.apiUrl, userId, token: await stack.token(userId), reconnectPeriod: 0 });
-}
-const until = async (pred: () => boolean, ms = 5000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-};
+const chat = (userId: string, extra: Parameters<typeof connectChat>[2] = {}): Promise<InfraChat> => connectChat(stack, userId, extra);
 const SECRET = 'meet me at the north gate at 9';
 
 describe('end-to-end encryption (SDK)', () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImEvent, ImMessage } from '@infra/core/topics';
-import { startTestStack, sleep, type TestStack } from '../../broker/test/stack.js';
+import { sleep, startTestStack, type TestStack, until } from '../../broker/test/stack.js';
+import { connectChat } from '../test/chats.js';
 import { InfraChat } from './index.js';
 
 let stack: TestStack;
@@ -9,16 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack.close());
 
-async function chat(userId: string, extra: { deliveryReceipts?: boolean; clientId?: string } = {}): Promise<InfraChat> {
-  return InfraChat.connect({ url: stack.mqttUrl, apiUrl: stack.apiUrl, userId, token: await stack.token(userId), reconnectPeriod: 0, ...extra });
-}
-const until = async (pred: () => boolean, ms = 5000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-};
+const chat = (userId: string, extra: Parameters<typeof connectChat>[2] = {}): Promise<InfraChat> => connectChat(stack, userId, extra);
 type Members = { members: { userId: string; readSeq: number; deliveredSeq: number }[] };
 
 describe('delivery and read receipts', () => {
