@@ -9,5 +9,6 @@ export * from './config/load.js';
 export * from './config/secrets.js';
 export * from './config/suggest.js';
 export * from './db/sqlite.js';
+export * from './db/group-commit.js';
 export * from './auth/tokens.js';
 export * from './ffmpeg.js';

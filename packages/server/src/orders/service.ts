@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { InfraError, newId, topics } from '@infra/core';
+import { GroupCommit, InfraError, newId, topics } from '@infra/core';
 import type { TopicGrant } from '@infra/core/topics';
 import type { Kysely } from 'kysely';
 import type { Actor, FlowEngine } from '../flows/engine.js';
@@ -35,6 +35,8 @@ function canonical(v: unknown): string {
  */
 export class OrderService {
   private readonly providers = new Map<string, PaymentProvider>([[manualPayments.name, manualPayments]]);
+  /** order writes arriving together share one commit (each still resolves only once it is durable) */
+  private readonly writes: GroupCommit<any>;
 
   constructor(
     private readonly db: AnyDb,
@@ -44,7 +46,9 @@ export class OrderService {
     private readonly onCommit: () => void,
     private readonly defaultCurrency = 'EUR',
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.writes = new GroupCommit(db);
+  }
 
   async create(body: CreateOrderBody, actor: Actor, idempotencyKey?: string): Promise<CreateResult> {
     let customer = body.customer;
@@ -56,7 +60,7 @@ export class OrderService {
     }
     const hash = idempotencyKey ? createHash('sha256').update(canonical(body)).digest('base64url') : '';
     try {
-      const result = await this.db.transaction().execute(async (trx) => {
+      const result = await this.writes.run(async (trx) => {
         if (idempotencyKey) {
           const seen = await orderStore.idempotency(o(trx), actor.id, idempotencyKey);
           if (seen) {
@@ -143,7 +147,7 @@ export class OrderService {
 
   /** Fires a flow event and runs its actions, all in one transaction with the outbox row. */
   async fire(id: string, body: OrderEventBody, actor: Actor): Promise<OrderView> {
-    const view = await this.db.transaction().execute(async (trx) => {
+    const view = await this.writes.run(async (trx) => {
       const r = await this.load(trx, id, actor);
       const now = this.now();
       const fired = await this.flows.fire(trx as FlowDb, FLOW, id, body.event, actor, now, {
@@ -177,7 +181,7 @@ export class OrderService {
    * transaction with an `order.refunded` event. Nothing captured, or all of it refunded already, is a 409.
    */
   async refund(id: string, reason: string, actor: Actor): Promise<OrderView> {
-    const view = await this.db.transaction().execute(async (trx) => {
+    const view = await this.writes.run(async (trx) => {
       const r = await this.load(trx, id, actor);
       const now = this.now();
       const payments = await orderStore.payments(o(trx), id);
