@@ -88,6 +88,7 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
     // An order's exception resolves with `cancel` (the flow's cancel event, as the resolver) or `refund` (what was captured).
     exceptions.registerAction('order', 'cancel', async (e, actor) => void (await orders.fire(e.entity.id, { event: 'cancel', reason: `exception ${e.id} (${e.type})` }, actor)));
     exceptions.registerAction('order', 'refund', async (e, actor) => void (await orders.refund(e.entity.id, `exception ${e.id} (${e.type})`, actor)));
+    exceptions.registerAction('order', 'reship', async (e, actor) => void (await orders.reship(e.entity.id, `exception ${e.id} (${e.type})`, actor)));
     sweeper = startTimeoutSweeper(db, engine, async (trx, due, now) => {
       await exceptions.raise({ type: due.raise, severity: 'medium', entityType: due.flow, entityId: due.entityId, detail: `${due.flow} ${due.entityId} stayed in ${due.state} past its timeout` }, trx as ExceptionDb);
       if (due.flow === 'order') await orders.timeoutEvent(trx, due.entityId, due.state, due.raise, now);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { CreateOrderBody, IdempotencyHeaders, ListOrdersQuery, OrderEventBody, OrderList, OrderParams, OrderView } from './schema.js';
+import { CreateOrderBody, IdempotencyHeaders, ListOrdersQuery, OrderEventBody, OrderList, OrderParams, OrderView, ShipBody, ShipmentParams } from './schema.js';
 import type { OrderService } from './service.js';
 
 const tags = ['orders'];
@@ -26,5 +26,14 @@ export function orderRoutes(service: OrderService): FastifyPluginAsync {
       config: { roles: ['admin', 'service', 'user', 'rider'] as const },
       schema: { tags, summary: 'Fire a flow event (pay, start_picking, pack, ship, deliver, cancel, …); 409 INFRA_ERR_ILLEGAL_TRANSITION lists the allowed events', params: OrderParams, body: OrderEventBody, response: { 200: OrderView } },
     }, async (req) => service.fire(req.params.id, req.body, actor(req)));
+    const staff = { roles: ['admin', 'service'] as const };
+    r.post('/orders/:id/shipments/:shipmentId/ship', {
+      config: staff,
+      schema: { tags, summary: "Ship one shipment (one warehouse's stock) with carrier and tracking number; the order fires `ship` when its last shipment has left", params: ShipmentParams, body: ShipBody, response: { 200: OrderView } },
+    }, async (req) => service.shipShipment(req.params.id, req.params.shipmentId, req.body, actor(req)));
+    r.post('/orders/:id/shipments/:shipmentId/deliver', {
+      config: staff,
+      schema: { tags, summary: 'Mark one shipped shipment delivered; the order fires `deliver` when every shipment has arrived', params: ShipmentParams, response: { 200: OrderView } },
+    }, async (req) => service.deliverShipment(req.params.id, req.params.shipmentId, actor(req)));
   };
 }

@@ -39,7 +39,7 @@ export const OrderView = Type.Object({
   warehouse: Type.Union([Type.String(), Type.Null()]),
   lines: Type.Array(Type.Object({ sku: Type.String(), qty: Type.Integer(), unitPrice: Type.Integer(), lineTotal: Type.Integer() })),
   allocations: Type.Array(Type.Object({ sku: Type.String(), warehouse: Type.String(), location: Type.String(), lot: Type.String(), qty: Type.Integer(), status: Type.String() })),
-  shipments: Type.Array(Type.Object({ id: Type.String(), warehouse: Type.String(), status: Type.String(), carrier: Type.Union([Type.String(), Type.Null()]), trackingNumber: Type.Union([Type.String(), Type.Null()]) })),
+  shipments: Type.Array(Type.Object({ id: Type.String(), warehouse: Type.String(), kind: Type.Union([Type.Literal('original'), Type.Literal('reship')]), status: Type.String(), carrier: Type.Union([Type.String(), Type.Null()]), trackingNumber: Type.Union([Type.String(), Type.Null()]) })),
   payments: Type.Array(Type.Object({ id: Type.String(), provider: Type.String(), amount: Type.Integer(), currency: Type.String(), status: Type.String(), reference: Type.String(), at: Iso })),
   history: Type.Array(Transition),
   allowedEvents: Type.Array(Type.String(), { description: 'events the caller may fire now' }),
@@ -63,3 +63,5 @@ export const ListOrdersQuery = Type.Object({
 export type ListOrdersQuery = Static<typeof ListOrdersQuery>;
 export const OrderList = Type.Object({ items: Type.Array(OrderSummary), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 export const OrderParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+export const ShipmentParams = Type.Object({ id: Type.String({ maxLength: 64 }), shipmentId: Type.String({ maxLength: 64 }) });
+export const ShipBody = Type.Object({ carrier: Type.String({ minLength: 1, maxLength: 64 }), trackingNumber: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false });

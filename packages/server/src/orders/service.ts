@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { GroupCommit, InfraError, newId, topics } from '@infra/core';
 import type { TopicGrant } from '@infra/core/topics';
 import type { Kysely } from 'kysely';
-import type { Actor, FlowEngine } from '../flows/engine.js';
+import { IllegalTransitionError, type Actor, type FlowEngine } from '../flows/engine.js';
 import type { FlowDb } from '../flows/store.js';
 import { outboxStore, type OutboxDb } from '../outbox/store.js';
 import type { ExceptionService } from '../exceptions/index.js';
@@ -77,7 +77,7 @@ export class OrderService {
         await orderStore.insertOrder(o(trx), row, lines);
         await this.flows.start(trx as FlowDb, FLOW, id, actor, now);
         const allocations = await this.wms.reserve(trx, 'order', id, body.lines.map((l) => ({ sku: l.sku, qty: l.qty })), body.warehouse);
-        const shipments = [...new Set(allocations.map((a) => a.warehouse))].map((wh) => ({ id: newId('shp', now), order_id: id, warehouse: wh, status: 'pending', carrier: null, tracking_number: null, updated_at: now }));
+        const shipments = [...new Set(allocations.map((a) => a.warehouse))].map((wh) => ({ id: newId('shp', now), order_id: id, warehouse: wh, status: 'pending', carrier: null, tracking_number: null, updated_at: now, kind: 'original', reason: null }));
         await orderStore.insertShipments(o(trx), shipments);
         // the customer may follow this order on MQTT: the grant is relayed before the order's first event
         const grant: TopicGrant = { op: 'grant', user: row.customer_id, topic: topics.order(id) };
@@ -102,7 +102,7 @@ export class OrderService {
     r: OrderRow,
     lines: { sku: string; qty: number; unit_price: number; line_total: number }[],
     allocations: Allocation[],
-    shipments: { id: string; warehouse: string; status: string; carrier: string | null; tracking_number: string | null }[],
+    shipments: { id: string; warehouse: string; status: string; carrier: string | null; tracking_number: string | null; kind: string }[],
     payments: { id: string; provider: string; amount: number; currency: string; status: string; reference: string; created_at: number }[],
     history: { from: string | null; to: string; event: string; actor: string; actorRole: string; at: number; reason: string | null }[],
     actor: Actor,
@@ -112,7 +112,7 @@ export class OrderService {
       address: JSON.parse(r.address) as OrderView['address'], warehouse: r.warehouse,
       lines: lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPrice: Number(l.unit_price), lineTotal: Number(l.line_total) })),
       allocations,
-      shipments: shipments.map((s) => ({ id: s.id, warehouse: s.warehouse, status: s.status, carrier: s.carrier, trackingNumber: s.tracking_number })),
+      shipments: shipments.map((s) => ({ id: s.id, warehouse: s.warehouse, kind: s.kind, status: s.status, carrier: s.carrier, trackingNumber: s.tracking_number })),
       payments: payments.map((p) => ({ id: p.id, provider: p.provider, amount: Number(p.amount), currency: p.currency, status: p.status, reference: p.reference, at: iso(p.created_at) })),
       history: history.map((h) => ({ ...h, at: iso(h.at) })),
       allowedEvents: this.flows.allowedEvents(FLOW, r.status, actor.role),
@@ -148,32 +148,120 @@ export class OrderService {
   /** Fires a flow event and runs its actions, all in one transaction with the outbox row. */
   async fire(id: string, body: OrderEventBody, actor: Actor): Promise<OrderView> {
     const view = await this.writes.run(async (trx) => {
-      const r = await this.load(trx, id, actor);
-      const now = this.now();
-      const fired = await this.flows.fire(trx as FlowDb, FLOW, id, body.event, actor, now, {
-        ...(body.reason ? { reason: body.reason } : {}),
-        guard: async (name) => name === 'payment_recorded' ? (await orderStore.payments(o(trx), id)).some((p) => p.status === 'captured') : false,
-      });
-      for (const action of fired.transition.actions) {
-        if (action === 'release_stock') await this.wms.release(trx, 'order', id);
-        else if (action === 'ship_stock') {
-          await this.wms.ship(trx, 'order', id, actor);
-          await orderStore.updateShipments(o(trx), id, { status: 'shipped', updated_at: now, ...(body.shipping ? { carrier: body.shipping.carrier, tracking_number: body.shipping.trackingNumber } : {}) });
-        } else if (action === 'record_payment') {
-          const providerName = body.payment?.provider ?? 'manual';
-          const provider = this.providers.get(providerName);
-          if (!provider) throw new InfraError('INFRA_ERR_VALIDATION', `unknown payment provider ${providerName} (known: ${[...this.providers.keys()].join(', ')})`, { details: [{ path: 'body.payment.provider', message: 'unknown provider' }] });
-          const captured = await provider.capture({ orderId: id, amount: Number(r.total), currency: r.currency, reference: body.payment?.reference });
-          await orderStore.insertPayment(o(trx), { id: newId('pay', now), order_id: id, provider: provider.name, amount: Number(r.total), currency: r.currency, status: captured.status, reference: captured.reference, created_at: now });
-        }
-      }
-      if (fired.to === 'delivered') await orderStore.updateShipments(o(trx), id, { status: 'delivered', updated_at: now });
-      await orderStore.setStatus(o(trx), id, fired.to, now);
-      await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.status', orderId: id, from: fired.from, to: fired.to, event: body.event, at: iso(now) }, now);
+      await this.fireIn(trx, await this.load(trx, id, actor), body, actor);
       return this.get(id, actor, trx);
     });
     this.onCommit();
     return view;
+  }
+
+  private async fireIn(trx: AnyDb, r: OrderRow, body: OrderEventBody, actor: Actor): Promise<void> {
+    const id = r.id;
+    const now = this.now();
+    const fired = await this.flows.fire(trx as FlowDb, FLOW, id, body.event, actor, now, {
+      ...(body.reason ? { reason: body.reason } : {}),
+      guard: async (name) => name === 'payment_recorded' ? (await orderStore.payments(o(trx), id)).some((p) => p.status === 'captured') : false,
+    });
+    for (const action of fired.transition.actions) {
+      if (action === 'release_stock') await this.wms.release(trx, 'order', id);
+      else if (action === 'ship_stock') {
+        // whatever was not shipped shipment by shipment leaves now
+        await this.wms.ship(trx, 'order', id, actor);
+        await orderStore.updateShipments(o(trx), id, 'pending', { status: 'shipped', updated_at: now, ...(body.shipping ? { carrier: body.shipping.carrier, tracking_number: body.shipping.trackingNumber } : {}) });
+      } else if (action === 'record_payment') {
+        const providerName = body.payment?.provider ?? 'manual';
+        const provider = this.providers.get(providerName);
+        if (!provider) throw new InfraError('INFRA_ERR_VALIDATION', `unknown payment provider ${providerName} (known: ${[...this.providers.keys()].join(', ')})`, { details: [{ path: 'body.payment.provider', message: 'unknown provider' }] });
+        const captured = await provider.capture({ orderId: id, amount: Number(r.total), currency: r.currency, reference: body.payment?.reference });
+        await orderStore.insertPayment(o(trx), { id: newId('pay', now), order_id: id, provider: provider.name, amount: Number(r.total), currency: r.currency, status: captured.status, reference: captured.reference, created_at: now });
+      }
+    }
+    if (fired.to === 'delivered') await orderStore.updateShipments(o(trx), id, 'shipped', { status: 'delivered', updated_at: now });
+    await orderStore.setStatus(o(trx), id, fired.to, now);
+    await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.status', orderId: id, from: fired.from, to: fired.to, event: body.event, at: iso(now) }, now);
+  }
+
+  /**
+   * Ships one shipment (its warehouse's held stock) with its carrier and tracking number. An original shipment ships
+   * while the order may fire `ship`; when the last one has shipped, the order fires `ship` itself. A reship ships on
+   * its own, the order's status staying where it is.
+   */
+  async shipShipment(id: string, shipmentId: string, shipping: { carrier: string; trackingNumber: string }, actor: Actor): Promise<OrderView> {
+    const view = await this.writes.run(async (trx) => {
+      const r = await this.load(trx, id, actor);
+      const s = await this.shipmentOf(trx, r, shipmentId, 'pending');
+      const shipNow = this.flows.allowedEvents(FLOW, r.status, actor.role).includes('ship');
+      if (s.kind === 'original' && !shipNow) throw this.illegal(r, actor);
+      const now = this.now();
+      await this.wms.ship(trx, 'order', id, actor, s.warehouse);
+      if (!(await orderStore.moveShipment(o(trx), s.id, 'pending', { status: 'shipped', carrier: shipping.carrier, tracking_number: shipping.trackingNumber, updated_at: now }))) throw new InfraError('INFRA_ERR_CONFLICT', `shipment ${shipmentId} is not pending`);
+      await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.shipment', orderId: id, shipmentId: s.id, warehouse: s.warehouse, kind: s.kind, status: 'shipped', carrier: shipping.carrier, trackingNumber: shipping.trackingNumber, at: iso(now) }, now);
+      const left = (await orderStore.shipments(o(trx), id)).filter((x) => x.kind === 'original' && x.status === 'pending');
+      if (s.kind === 'original' && left.length === 0) await this.fireIn(trx, r, { event: 'ship', reason: `all ${r.id} shipments shipped` }, actor);
+      return this.get(id, actor, trx);
+    });
+    this.onCommit();
+    return view;
+  }
+
+  /** Marks one shipped shipment delivered; when every shipment has arrived, the order fires `deliver` if it may. */
+  async deliverShipment(id: string, shipmentId: string, actor: Actor): Promise<OrderView> {
+    const view = await this.writes.run(async (trx) => {
+      const r = await this.load(trx, id, actor);
+      const s = await this.shipmentOf(trx, r, shipmentId, 'shipped');
+      const now = this.now();
+      if (!(await orderStore.moveShipment(o(trx), s.id, 'shipped', { status: 'delivered', updated_at: now }))) throw new InfraError('INFRA_ERR_CONFLICT', `shipment ${shipmentId} is not shipped`);
+      await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.shipment', orderId: id, shipmentId: s.id, warehouse: s.warehouse, kind: s.kind, status: 'delivered', at: iso(now) }, now);
+      const open = (await orderStore.shipments(o(trx), id)).filter((x) => x.status !== 'delivered');
+      if (open.length === 0 && this.flows.allowedEvents(FLOW, r.status, actor.role).includes('deliver')) await this.fireIn(trx, r, { event: 'deliver', reason: 'every shipment delivered' }, actor);
+      return this.get(id, actor, trx);
+    });
+    this.onCommit();
+    return view;
+  }
+
+  /**
+   * The order's delivery (a rider's job) was completed: the order fires `deliver` when its flow allows it now, and
+   * says so; otherwise nothing changes (a food order's flow may have no shipping states at all).
+   */
+  async deliveredByCourier(id: string, actor: Actor): Promise<boolean> {
+    const r = await orderStore.order(o(this.db), id);
+    if (!r || !this.flows.allowedEvents(FLOW, r.status, actor.role).includes('deliver')) return false;
+    await this.fire(id, { event: 'deliver', reason: 'delivery completed' }, actor);
+    return true;
+  }
+
+  /**
+   * Sends the order again (a parcel lost or damaged): the order's lines are reserved anew (FEFO/FIFO, the order's
+   * warehouse if it had one) and become `reship` shipments, picked, packed and shipped like any other. Only once
+   * something has shipped; 409 INFRA_ERR_OUT_OF_STOCK when the stock is not there, and nothing is written.
+   */
+  async reship(id: string, reason: string, actor: Actor): Promise<OrderView> {
+    const view = await this.writes.run(async (trx) => {
+      const r = await this.load(trx, id, actor);
+      const shipped = (await orderStore.shipments(o(trx), id)).some((x) => x.status === 'shipped' || x.status === 'delivered');
+      if (!shipped) throw new InfraError('INFRA_ERR_CONFLICT', `order ${id} has not shipped yet: nothing to send again`);
+      const now = this.now();
+      const lines = await orderStore.lines(o(trx), id);
+      const allocations = await this.wms.reserve(trx, 'order', id, lines.map((l) => ({ sku: l.sku, qty: l.qty })), r.warehouse ?? undefined);
+      const shipments = [...new Set(allocations.map((a) => a.warehouse))].map((wh) => ({ id: newId('shp', now), order_id: id, warehouse: wh, status: 'pending', carrier: null, tracking_number: null, updated_at: now, kind: 'reship', reason }));
+      await orderStore.insertShipments(o(trx), shipments);
+      await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.reshipped', orderId: id, shipments: shipments.map((x) => ({ id: x.id, warehouse: x.warehouse })), reason, at: iso(now) }, now);
+      return this.get(id, actor, trx);
+    });
+    this.onCommit();
+    return view;
+  }
+
+  private async shipmentOf(trx: AnyDb, r: OrderRow, shipmentId: string, status: string) {
+    const s = await orderStore.shipment(o(trx), r.id, shipmentId);
+    if (!s) throw new InfraError('INFRA_ERR_NOT_FOUND', `shipment ${shipmentId} of order ${r.id} not found`);
+    if (s.status !== status) throw new InfraError('INFRA_ERR_CONFLICT', `shipment ${shipmentId} is ${s.status}, not ${status}`);
+    return s;
+  }
+
+  private illegal(r: OrderRow, actor: Actor): IllegalTransitionError {
+    return new IllegalTransitionError(FLOW, r.id, 'ship', r.status, this.flows.allowedEvents(FLOW, r.status, actor.role));
   }
 
   /**

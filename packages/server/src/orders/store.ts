@@ -5,7 +5,7 @@ export interface OrderTables {
   order_lines: { order_id: string; line_no: number; sku: string; qty: number; unit_price: number; line_total: number };
   order_idempotency: { actor: string; key: string; request_hash: string; order_id: string; response: string; created_at: number };
   order_payments: { id: string; order_id: string; provider: string; amount: number; currency: string; status: string; reference: string; created_at: number };
-  order_shipments: { id: string; order_id: string; warehouse: string; status: string; carrier: string | null; tracking_number: string | null; updated_at: number };
+  order_shipments: { id: string; order_id: string; warehouse: string; status: string; carrier: string | null; tracking_number: string | null; updated_at: number; kind: string; reason: string | null };
 }
 export type OrderDb = Kysely<OrderTables>;
 export type OrderRow = Selectable<OrderTables['orders']>;
@@ -32,8 +32,14 @@ export const orderStore = {
   async insertShipments(db: OrderDb, rows: OrderTables['order_shipments'][]): Promise<void> {
     if (rows.length) await db.insertInto('order_shipments').values(rows).execute();
   },
-  async updateShipments(db: OrderDb, orderId: string, set: Partial<OrderTables['order_shipments']>): Promise<void> {
-    await db.updateTable('order_shipments').set(set).where('order_id', '=', orderId).execute();
+  /** Moves every shipment of the order that is in `from` (the whole order shipped or delivered at once). */
+  async updateShipments(db: OrderDb, orderId: string, from: string, set: Partial<OrderTables['order_shipments']>): Promise<void> {
+    await db.updateTable('order_shipments').set(set).where('order_id', '=', orderId).where('status', '=', from).execute();
+  },
+  shipment: (db: OrderDb, orderId: string, id: string) => db.selectFrom('order_shipments').selectAll().where('order_id', '=', orderId).where('id', '=', id).executeTakeFirst(),
+  /** One shipment from `from` to a new status; false when it was not in `from` (a concurrent change won). */
+  async moveShipment(db: OrderDb, id: string, from: string, set: Partial<OrderTables['order_shipments']>): Promise<boolean> {
+    return Number((await db.updateTable('order_shipments').set(set).where('id', '=', id).where('status', '=', from).executeTakeFirst()).numUpdatedRows) === 1;
   },
   list(db: OrderDb, f: { status?: string; customer?: string; cursor?: string; limit: number }) {
     let q = db.selectFrom('orders').selectAll();

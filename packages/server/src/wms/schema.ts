@@ -86,11 +86,14 @@ export const OkReply = Type.Object({ ok: Type.Boolean() });
 
 export const WaveBody = Type.Object({ warehouse: Code, orders: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 500 }) }, { additionalProperties: false });
 export type WaveBody = Static<typeof WaveBody>;
-export const ScanBody = Type.Object({ sku: SkuCode, location: LocationRef, qty: Type.Optional(Qty) }, { additionalProperties: false });
+export const ScanBody = Type.Object({
+  sku: SkuCode, location: LocationRef, qty: Type.Optional(Qty),
+  serials: Type.Optional(Type.Array(Lot, { minItems: 1, maxItems: 1000, description: 'serial-tracked SKUs: the serials scanned, one per unit (qty defaults to their count)' })),
+}, { additionalProperties: false });
 export type ScanBody = Static<typeof ScanBody>;
 export const WaveView = Type.Object({
   id: Type.String(), warehouse: Type.String(), status: Type.Union([Type.Literal('open'), Type.Literal('picked')]),
-  tasks: Type.Array(Type.Object({ id: Type.Integer(), order: Type.String(), sku: Type.String(), location: Type.String(), lot: Type.String(), qty: Type.Integer(), picked: Type.Integer(), pickedBy: Type.Union([Type.String(), Type.Null()]) })),
+  tasks: Type.Array(Type.Object({ id: Type.Integer(), order: Type.String(), sku: Type.String(), location: Type.String(), lot: Type.String(), qty: Type.Integer(), picked: Type.Integer(), pickedBy: Type.Union([Type.String(), Type.Null()]), serials: Type.Array(Type.String()) })),
 });
 export type WaveView = Static<typeof WaveView>;
 

@@ -247,14 +247,27 @@ export class WmsService {
     }
   }
 
-  /** Ships held stock: on-hand drops with a ledger row per reservation. */
-  async ship(trx: AnyDb, docType: string, docId: string, actor: Actor): Promise<void> {
+  /**
+   * Ships held stock (of one warehouse, or all): on-hand drops with a ledger row per reservation, or per serial for a
+   * serial-tracked SKU, whose serials must have been scanned at pick (409 otherwise: nothing ships).
+   */
+  async ship(trx: AnyDb, docType: string, docId: string, actor: Actor, warehouseCode?: string): Promise<number> {
     const now = this.now();
-    for (const r of await wmsStore.reservationsOf(w(trx), docType, docId, 'held')) {
+    let shipped = 0;
+    for (const r of await wmsStore.reservationsOf(w(trx), docType, docId, 'held', warehouseCode)) {
+      const s = await this.sku(trx, r.sku);
+      const serials = s.serial_tracked ? await wmsStore.pickedSerials(w(trx), r.id) : [];
+      if (s.serial_tracked && serials.length !== r.qty) {
+        throw new InfraError('INFRA_ERR_CONFLICT', `${r.sku} is serial-tracked: ${r.qty - serials.length} of ${r.qty} units at ${r.warehouse_code}:${r.location_code} were not scanned with their serial at pick`);
+      }
       if (!(await wmsStore.setReservationStatus(w(trx), r.id, 'held', 'shipped'))) continue;
       if (!(await wmsStore.consume(w(trx), r.inventory_id, r.qty))) throw new InfraError('INFRA_ERR_CONFLICT', `reservation ${r.id} does not match the inventory`);
-      await wmsStore.appendMovement(w(trx), { at: now, sku: r.sku, location_id: r.location_id, lot: r.lot, serial: null, qty: -r.qty, kind: 'ship', actor: actor.id, reason: null, doc_type: docType, doc_id: docId });
+      const base = { at: now, sku: r.sku, location_id: r.location_id, lot: r.lot, kind: 'ship', actor: actor.id, reason: null, doc_type: docType, doc_id: docId };
+      if (serials.length) for (const serial of serials) await wmsStore.appendMovement(w(trx), { ...base, serial, qty: -1 });
+      else await wmsStore.appendMovement(w(trx), { ...base, serial: null, qty: -r.qty });
+      shipped++;
     }
+    return shipped;
   }
 
   /** Quarantine (or release) a lot: it stays on hand, but is never allocated while held. */

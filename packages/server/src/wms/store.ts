@@ -10,6 +10,7 @@ export interface WmsTables {
   wms_lot_holds: { sku: string; lot: string; reason: string; held_by: string; held_at: number };
   wms_waves: { id: string; warehouse_id: string; status: string; created_by: string; created_at: number };
   wms_pick_tasks: { id: Generated<number>; wave_id: string; reservation_id: number; doc_id: string; sku: string; location_id: string; lot: string; qty: number; picked: number; picked_by: string | null; picked_at: number | null };
+  wms_pick_serials: { reservation_id: number; task_id: number; sku: string; serial: string };
   wms_receipts: { id: string; warehouse_id: string; reference: string | null; status: string; lines: string; created_at: number; updated_at: number };
 }
 export type WmsDb = Kysely<WmsTables>;
@@ -90,13 +91,30 @@ export const wmsStore = {
   async insertReservation(db: WmsDb, row: Omit<WmsTables['wms_reservations'], 'id'>): Promise<void> {
     await db.insertInto('wms_reservations').values(row).execute();
   },
-  reservationsOf: (db: WmsDb, docType: string, docId: string, status?: string) => {
+  /** Units of this serial on hand at this bin, from the ledger (1 when it is there). */
+  async serialOnHand(db: WmsDb, sku: string, serial: string, locationId: string): Promise<number> {
+    const r = await db.selectFrom('wms_movements').select((eb) => eb.fn.sum<number>('qty').as('qty')).where('sku', '=', sku).where('serial', '=', serial).where('location_id', '=', locationId).executeTakeFirst();
+    return Number(r?.qty ?? 0);
+  },
+  /** Whether this serial is already picked for a reservation that has not shipped or been released. */
+  async serialPicked(db: WmsDb, sku: string, serial: string): Promise<boolean> {
+    const r = await db.selectFrom('wms_pick_serials').innerJoin('wms_reservations', 'wms_reservations.id', 'wms_pick_serials.reservation_id')
+      .select('wms_pick_serials.serial').where('wms_pick_serials.sku', '=', sku).where('wms_pick_serials.serial', '=', serial).where('wms_reservations.status', '=', 'held').executeTakeFirst();
+    return r !== undefined;
+  },
+  async insertPickSerials(db: WmsDb, rows: WmsTables['wms_pick_serials'][]): Promise<void> {
+    if (rows.length) await db.insertInto('wms_pick_serials').values(rows).execute();
+  },
+  pickedSerials: async (db: WmsDb, reservationId: number): Promise<string[]> =>
+    (await db.selectFrom('wms_pick_serials').select('serial').where('reservation_id', '=', reservationId).orderBy('serial').execute()).map((r) => r.serial),
+  reservationsOf: (db: WmsDb, docType: string, docId: string, status?: string, warehouseCode?: string) => {
     let q = db.selectFrom('wms_reservations').innerJoin('wms_inventory', 'wms_inventory.id', 'wms_reservations.inventory_id')
       .innerJoin('wms_locations', 'wms_locations.id', 'wms_inventory.location_id').innerJoin('wms_warehouses', 'wms_warehouses.id', 'wms_inventory.warehouse_id')
       .select(['wms_reservations.id', 'wms_reservations.inventory_id', 'wms_reservations.qty', 'wms_reservations.status', 'wms_inventory.sku', 'wms_inventory.lot', 'wms_inventory.location_id',
         'wms_locations.code as location_code', 'wms_warehouses.code as warehouse_code'])
       .where('wms_reservations.doc_type', '=', docType).where('wms_reservations.doc_id', '=', docId);
     if (status) q = q.where('wms_reservations.status', '=', status);
+    if (warehouseCode) q = q.where('wms_warehouses.code', '=', warehouseCode);
     return q.orderBy('wms_reservations.id').execute();
   },
   async setReservationStatus(db: WmsDb, id: number, from: string, to: string): Promise<boolean> {

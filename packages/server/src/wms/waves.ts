@@ -1,7 +1,7 @@
 import { InfraError, newId } from '@infra/core';
 import type { Kysely } from 'kysely';
 import type { Actor } from '../flows/engine.js';
-import type { WmsDb } from './store.js';
+import { wmsStore, type WmsDb } from './store.js';
 import type { WaveBody, ScanBody, WaveView } from './schema.js';
 
 type AnyDb = Kysely<any>;
@@ -40,13 +40,22 @@ export class WaveService {
     const tasks = await w(this.db).selectFrom('wms_pick_tasks').innerJoin('wms_locations', 'wms_locations.id', 'wms_pick_tasks.location_id')
       .select(['wms_pick_tasks.id', 'wms_pick_tasks.doc_id', 'wms_pick_tasks.sku', 'wms_pick_tasks.lot', 'wms_pick_tasks.qty', 'wms_pick_tasks.picked', 'wms_pick_tasks.picked_by', 'wms_locations.code'])
       .where('wms_pick_tasks.wave_id', '=', id).orderBy('wms_locations.code').orderBy('wms_pick_tasks.sku').orderBy('wms_pick_tasks.id').execute();
+    const serials = new Map<number, string[]>();
+    if (tasks.length) {
+      for (const r of await w(this.db).selectFrom('wms_pick_serials').select(['task_id', 'serial']).where('task_id', 'in', tasks.map((t) => t.id)).orderBy('serial').execute()) {
+        serials.set(r.task_id, [...(serials.get(r.task_id) ?? []), r.serial]);
+      }
+    }
     return {
       id: wave.id, warehouse: wave.code, status: wave.status as WaveView['status'],
-      tasks: tasks.map((t) => ({ id: t.id, order: t.doc_id, sku: t.sku, location: `${wave.code}:${t.code}`, lot: t.lot, qty: t.qty, picked: t.picked, pickedBy: t.picked_by })),
+      tasks: tasks.map((t) => ({ id: t.id, order: t.doc_id, sku: t.sku, location: `${wave.code}:${t.code}`, lot: t.lot, qty: t.qty, picked: t.picked, pickedBy: t.picked_by, serials: serials.get(t.id) ?? [] })),
     };
   }
 
-  /** A scan of SKU + bin confirms the first open task that matches (all of it, or `qty`). */
+  /**
+   * A scan of SKU + bin confirms the first open task that matches (all of it, or `qty`). A serial-tracked SKU is
+   * scanned with its serials, one per unit: each must be on hand at that bin by the ledger and not picked already.
+   */
   async scan(id: string, body: ScanBody, actor: Actor): Promise<WaveView> {
     await this.db.transaction().execute(async (trx) => {
       const wave = await w(trx).selectFrom('wms_waves').select(['warehouse_id', 'status']).where('id', '=', id).executeTakeFirst();
@@ -57,10 +66,24 @@ export class WaveService {
       const task = loc && await w(trx).selectFrom('wms_pick_tasks').selectAll().where('wave_id', '=', id).where('sku', '=', body.sku).where('location_id', '=', loc.id)
         .whereRef('picked', '<', 'qty').orderBy('id').executeTakeFirst();
       if (!task) throw new InfraError('INFRA_ERR_CONFLICT', `no open pick of ${body.sku} at ${body.location} in wave ${id}: wrong item or wrong bin`);
-      const qty = body.qty ?? task.qty - task.picked;
+      const sku = await w(trx).selectFrom('wms_skus').select('serial_tracked').where('sku', '=', body.sku).executeTakeFirstOrThrow();
+      const serials = body.serials ?? [];
+      if (!sku.serial_tracked && serials.length) throw new InfraError('INFRA_ERR_VALIDATION', `${body.sku} is not serial-tracked: scan it without serials`, { details: [{ path: 'body.serials', message: 'not serial-tracked' }] });
+      if (sku.serial_tracked) {
+        if (serials.length === 0 || (body.qty !== undefined && body.qty !== serials.length)) {
+          throw new InfraError('INFRA_ERR_VALIDATION', `${body.sku} is serial-tracked: scan one serial per unit picked`, { details: [{ path: 'body.serials', message: 'one serial per unit' }] });
+        }
+        if (new Set(serials).size !== serials.length) throw new InfraError('INFRA_ERR_VALIDATION', 'a serial was scanned twice', { details: [{ path: 'body.serials', message: 'duplicate' }] });
+        for (const serial of serials) {
+          if ((await wmsStore.serialOnHand(w(trx), body.sku, serial, loc.id)) !== 1) throw new InfraError('INFRA_ERR_CONFLICT', `serial ${serial} of ${body.sku} is not on hand at ${body.location}`);
+          if (await wmsStore.serialPicked(w(trx), body.sku, serial)) throw new InfraError('INFRA_ERR_CONFLICT', `serial ${serial} of ${body.sku} is already picked for another order`);
+        }
+      }
+      const qty = sku.serial_tracked ? serials.length : body.qty ?? task.qty - task.picked;
       const r = await w(trx).updateTable('wms_pick_tasks').set((eb) => ({ picked: eb('picked', '+', qty), picked_by: actor.id, picked_at: this.now() }))
         .where('id', '=', task.id).where(({ eb, ref }) => eb(ref('picked'), '<=', eb(ref('qty'), '-', qty))).executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new InfraError('INFRA_ERR_CONFLICT', `scanning ${qty} would pick more than the ${task.qty - task.picked} left`);
+      await wmsStore.insertPickSerials(w(trx), serials.map((serial) => ({ reservation_id: task.reservation_id, task_id: task.id, sku: body.sku, serial })));
       const open = await w(trx).selectFrom('wms_pick_tasks').select('id').where('wave_id', '=', id).whereRef('picked', '<', 'qty').executeTakeFirst();
       if (!open) await w(trx).updateTable('wms_waves').set({ status: 'picked' }).where('id', '=', id).execute();
     });

@@ -150,6 +150,43 @@ describe('pick waves', () => {
     expect(w.body.status).toBe('picked');
     expect(w.body.tasks.every((t: { picked: number; qty: number; pickedBy: string }) => t.picked === t.qty && t.pickedBy === 'admin')).toBe(true);
   });
+
+  it('serial-tracked SKUs are picked by scanning serials; they leave the ledger one serial at a time at ship', async () => {
+    expect((await h.call('POST', '/wms/skus', { token: admin, body: { sku: 'TABLET', name: 'Tablet', serialTracked: true } })).status).toBe(201);
+    const rcp = await h.call('POST', '/wms/receipts', { token: admin, body: { warehouse: 'WH1', lines: [{ sku: 'TABLET', qty: 3, serials: ['T1', 'T2', 'T3'] }] } });
+    await h.call('POST', `/wms/receipts/${rcp.body.id}/putaway`, { token: admin, body: { lines: [{ line: 0, location: 'WH1:A/01/02' }] } });
+    const o = (await h.call('POST', '/orders', { token: admin, body: { customer: 's', address, lines: [{ sku: 'TABLET', qty: 2, unitPrice: 30000 }] } })).body;
+    for (const event of ['pay', 'allocate', 'start_picking', 'pack']) await h.call('POST', `/orders/${o.id}/events`, { token: admin, body: { event } });
+    // shipping before the serials were scanned ships nothing
+    const early = await h.call('POST', `/orders/${o.id}/events`, { token: admin, body: { event: 'ship' } });
+    expect([early.status, early.body.type]).toEqual([409, 'INFRA_ERR_CONFLICT']);
+    expect((await h.call('GET', `/orders/${o.id}`, { token: admin })).body.status).toBe('packed');
+
+    const wave = (await h.call('POST', '/wms/waves', { token: admin, body: { warehouse: 'WH1', orders: [o.id] } })).body;
+    const scan = (body: unknown) => h.call('POST', `/wms/waves/${wave.id}/scan`, { token: admin, body });
+    const loc = 'WH1:A/01/02';
+    for (const [body, status, type] of [
+      [{ sku: 'TABLET', location: loc }, 400, 'INFRA_ERR_VALIDATION'], // no serial
+      [{ sku: 'TABLET', location: loc, serials: ['T1', 'T1'] }, 400, 'INFRA_ERR_VALIDATION'], // twice
+      [{ sku: 'TABLET', location: loc, serials: ['T1'], qty: 2 }, 400, 'INFRA_ERR_VALIDATION'], // count differs
+      [{ sku: 'TABLET', location: loc, serials: ['NOPE'] }, 409, 'INFRA_ERR_CONFLICT'], // not on hand here
+      [{ sku: 'W2', location: 'WH1:A/01/01', serials: ['T1'] }, 409, 'INFRA_ERR_CONFLICT'], // W2 is not in this wave
+    ] as const) {
+      const r = await scan(body);
+      expect([r.status, r.body.type], JSON.stringify(body)).toEqual([status, type]);
+    }
+    expect((await scan({ sku: 'TABLET', location: loc, serials: ['T1'] })).body.tasks[0]).toMatchObject({ picked: 1, serials: ['T1'] });
+    expect((await scan({ sku: 'TABLET', location: loc, serials: ['T1'] })).status).toBe(409); // already picked
+    const done = await scan({ sku: 'TABLET', location: loc, serials: ['T3'] });
+    expect(done.body).toMatchObject({ status: 'picked', tasks: [{ picked: 2, serials: ['T1', 'T3'] }] });
+
+    expect((await h.call('POST', `/orders/${o.id}/events`, { token: admin, body: { event: 'ship' } })).body.status).toBe('shipped');
+    const t1 = (await h.call('GET', '/wms/trace?serial=T1', { token: admin })).body.movements;
+    expect(t1.map((m: { kind: string; qty: number; document: { id: string } }) => [m.kind, m.qty, m.document.id])).toEqual([['receipt', 1, rcp.body.id], ['ship', -1, o.id]]);
+    expect((await h.call('GET', '/wms/trace?serial=T2', { token: admin })).body.movements.map((m: { kind: string }) => m.kind)).toEqual(['receipt']);
+    expect((await h.call('GET', '/wms/stock?sku=TABLET', { token: admin })).body).toMatchObject({ onHand: 1, reserved: 0, available: 1 });
+    await assertLedgerBalances();
+  });
 });
 
 describe('lot expiry and quarantine', () => {
