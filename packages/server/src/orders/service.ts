@@ -112,7 +112,7 @@ export class OrderService {
       address: JSON.parse(r.address) as OrderView['address'], warehouse: r.warehouse,
       lines: lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPrice: Number(l.unit_price), lineTotal: Number(l.line_total) })),
       allocations,
-      shipments: shipments.map((s) => ({ id: s.id, warehouse: s.warehouse, kind: s.kind, status: s.status, carrier: s.carrier, trackingNumber: s.tracking_number })),
+      shipments: shipments.map((s) => ({ id: s.id, warehouse: s.warehouse, kind: s.kind as 'original' | 'reship', status: s.status, carrier: s.carrier, trackingNumber: s.tracking_number })),
       payments: payments.map((p) => ({ id: p.id, provider: p.provider, amount: Number(p.amount), currency: p.currency, status: p.status, reference: p.reference, at: iso(p.created_at) })),
       history: history.map((h) => ({ ...h, at: iso(h.at) })),
       allowedEvents: this.flows.allowedEvents(FLOW, r.status, actor.role),
