@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { GroupCommit } from '@infra/core';
 import { isSafeTopicSegment, type TopicGrant } from '@infra/core/topics';
 import { grantStore, type GrantTables } from './store.js';
 
@@ -40,7 +41,12 @@ export class GrantTable {
   private readonly byTopic = new Map<string, Map<string, number>>();
   private readonly waiters = new Map<string, Set<() => void>>();
 
-  private constructor(private readonly db: Kysely<GrantTables>, private readonly now: () => number) {}
+  /** grants arriving together (a relay batch) are stored in one commit */
+  private readonly writes: GroupCommit<GrantTables>;
+
+  private constructor(private readonly db: Kysely<GrantTables>, private readonly now: () => number) {
+    this.writes = new GroupCommit(db);
+  }
 
   static async open(db: Kysely<GrantTables>, now: () => number = Date.now): Promise<GrantTable> {
     const table = new GrantTable(db, now);
@@ -76,14 +82,14 @@ export class GrantTable {
   /** Applies a grant or revoke: durable first, then in force. */
   async apply(g: TopicGrant): Promise<void> {
     if (g.op === 'revoke') {
-      await grantStore.remove(this.db, g.user, g.topic);
+      await this.writes.run((trx) => grantStore.remove(trx, g.user, g.topic));
       const users = this.byTopic.get(g.topic);
       users?.delete(g.user);
       if (users?.size === 0) this.byTopic.delete(g.topic);
       return;
     }
     const until = g.expiresAt ?? NEVER;
-    await grantStore.upsert(this.db, { user_id: g.user, topic: g.topic, expires_at: g.expiresAt ?? null, granted_at: this.now() });
+    await this.writes.run((trx) => grantStore.upsert(trx, { user_id: g.user, topic: g.topic, expires_at: g.expiresAt ?? null, granted_at: this.now() }));
     this.set(g.user, g.topic, until);
     for (const wake of [...(this.waiters.get(`${g.user}\n${g.topic}`) ?? [])]) wake();
   }

@@ -2,8 +2,8 @@ import type { EventBus, Logger } from '@infra/core';
 import { outboxStore, type OutboxDb } from './store.js';
 
 /**
- * Publishes committed outbox rows through the bus, oldest first, one at a time, so events of one
- * entity arrive in order. A row is marked published only after the bus accepted it: a crash in
+ * Publishes committed outbox rows through the bus, oldest first, one entity's rows one at a time, so events of
+ * one entity arrive in order. A row is marked published only after the bus accepted it: a crash in
  * between publishes it again (at-least-once). Without a bus (broker elsewhere) rows wait.
  */
 export class OutboxRelay {
@@ -42,16 +42,20 @@ export class OutboxRelay {
       for (;;) {
         const rows = await outboxStore.pending(this.db, 200);
         if (rows.length === 0 || this.closed) return;
-        // Publish the batch in order, then book it in one statement; a crash in between republishes it.
+        // Each entity's rows in order, one after another; different entities side by side, so the broker can store
+        // a batch of grants in one commit. Then the batch is booked in one statement; a crash in between republishes it.
+        const chains = new Map<string, typeof rows>();
+        for (const r of rows) chains.set(r.entity, [...(chains.get(r.entity) ?? []), r]);
         const done: number[] = [];
-        try {
-          for (const r of rows) {
+        const results = await Promise.allSettled([...chains.values()].map(async (chain) => {
+          for (const r of chain) {
             await bus.publish(r.topic, r.payload, { qos: 1 });
             done.push(r.id);
           }
-        } finally {
-          await outboxStore.markPublished(this.db, done, this.now());
-        }
+        }));
+        await outboxStore.markPublished(this.db, done, this.now());
+        const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+        if (failed) throw failed.reason;
       }
     } catch (err) {
       if (this.closed) return;
