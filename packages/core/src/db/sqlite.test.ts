@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -200,5 +200,21 @@ describe('migrateModules', () => {
     const boom = new Error('boom');
     const failing: ModuleMigrations = { module: 'im', migrations: { '0001_init': { up: () => Promise.reject(boom) } } };
     await expect(migrateModules(db, [failing])).rejects.toBe(boom);
+  });
+});
+
+describe('background checkpoints', () => {
+  it('copy committed pages into the database file while it is open, without a checkpoint on the writer', async () => {
+    const file = tempDb();
+    const { db } = open(file);
+    await sql`CREATE TABLE blobs (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`.execute(db);
+    // ~600 KB in 150 commits: far below the writer's own threshold (4000 pages), so only the worker moves it
+    for (let i = 0; i < 150; i++) await sql`INSERT INTO blobs (body) VALUES (${'x'.repeat(4000)})`.execute(db);
+    const deadline = Date.now() + 5000;
+    while (statSync(file).size < 500_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(statSync(file).size).toBeGreaterThan(500_000);
+    // and the data is all there through the writer's handle
+    const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM blobs`.execute(db);
+    expect(rows[0]!.n).toBe(150);
   });
 });

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { checkpointInBackground } from './checkpointer.js';
 
 export type { Kysely } from 'kysely';
 
@@ -17,10 +18,14 @@ export interface OpenedDatabase<DB> {
   close(): Promise<void>;
 }
 
+/** The writer's own checkpoint threshold (pages), a safety net behind the background checkpoints. */
+const WAL_AUTOCHECKPOINT_PAGES = 4000;
+
 /**
  * Opens (creating) a SQLite file with the settings the whole project relies on:
  * WAL so readers never block the writer, synchronous=NORMAL (durable at checkpoints, fast commits),
- * a busy timeout instead of SQLITE_BUSY errors, and foreign keys enforced.
+ * a busy timeout instead of SQLITE_BUSY errors, foreign keys enforced, and WAL checkpoints on a worker thread
+ * (checkpointer.ts) rather than inside a commit on the event loop.
  */
 export function openSqlite<DB>(file: string): OpenedDatabase<DB> {
   mkdirSync(dirname(file), { recursive: true });
@@ -29,12 +34,17 @@ export function openSqlite<DB>(file: string): OpenedDatabase<DB> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  const stopCheckpoints = checkpointInBackground(file);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     file,
-    // Kysely's destroy closes the better-sqlite3 handle, which checkpoints the WAL.
-    close: () => db.destroy(),
+    // The worker's connection closes first; Kysely's destroy then closes the last handle, which checkpoints the WAL.
+    close: async () => {
+      await stopCheckpoints();
+      await db.destroy();
+    },
   };
 }
 
