@@ -154,6 +154,7 @@ export const ConfigSchema = Type.Object(
         hls: Type.Object(
           {
             segmentSeconds: Type.Integer({ minimum: 1, maximum: 10, default: 2, description: 'HLS segment length; every rendition gets a keyframe every fps x segmentSeconds frames, so segments align.' }),
+            firstSegmentSeconds: Type.Number({ minimum: 0, maximum: 10, multipleOf: 0.5, default: 1, description: 'Length of the first segments of a live stream (ffmpeg hls_init_time; about one playlist of them), so players can start sooner. Keyframes then come every gcd(firstSegmentSeconds, segmentSeconds) s (1 s by default). 0 or >= segmentSeconds = off.' }),
             listSize: Type.Integer({ minimum: 2, maximum: 60, default: 6, description: 'Segments kept in each live playlist (older ones are deleted).' }),
             preset: Type.String({ pattern: '^[a-z]+$', default: 'veryfast', description: 'x264 preset of the encoded renditions (ultrafast ... veryslow).' }),
             renditions: Type.Array(
@@ -179,6 +180,7 @@ export const ConfigSchema = Type.Object(
             ),
             minSpeed: Type.Number({ minimum: 0, maximum: 10, default: 0.9, description: 'Real-time factor the transcode must hold, measured over media.hls.speedWindowSeconds: below it the costliest encoded rendition is dropped (warning in the log) and the ladder restarts without it, down to one rendition. 0 = never drop.' }),
             speedWindowSeconds: Type.Integer({ minimum: 2, maximum: 120, default: 10, description: 'Window over which the transcode speed is measured (and the warm-up before the first measurement).' }),
+            restoreAfterSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 120, description: 'After a rendition was dropped, how long the ladder must keep up with real time before the last dropped one is tried again (the ladder restarts with it; info in the log). Dropped again soon after, the next try waits twice as long (up to 16x). 0 = never.' }),
             maxRestarts: Type.Integer({ minimum: 0, maximum: 20, default: 3, description: 'Restarts of a crashed ffmpeg per live session per minute; playlists continue (with a discontinuity) and the recording keeps every part. Beyond it the session goes on without HLS (error in the log).' }),
           },
           { additionalProperties: false, default: {} },

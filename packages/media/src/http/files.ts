@@ -5,10 +5,13 @@ import fastifyStatic from '@fastify/static';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { InfraError } from '@infra/core';
+import { LiveFileCache } from './live-cache.js';
 import './roles.js';
 
 const LIVE_FILE = /^(master\.m3u8|cover\.jpg|\d{1,2}\/index\.m3u8|\d{1,2}\/seg_\d{5,9}\.ts)$/;
 const VOD_FILE = /^(index\.mp4|poster\.jpg)$/;
+
+const CONTENT_TYPES: Record<string, string> = { m3u8: 'application/vnd.apple.mpegurl', ts: 'video/mp2t', jpg: 'image/jpeg' };
 
 /** Playlists change every segment: a CDN edge may cache them a second. Segments, once written, never change. */
 function cacheControlOf(file: string): string {
@@ -30,6 +33,7 @@ export function fileRoutes(dirs: {
 }): FastifyPluginAsync {
   return async (app) => {
     await app.register(fastifyStatic, { root: dirs.liveDir, serve: false });
+    const cache = new LiveFileCache();
     const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
     r.get('/live/:streamId/*', {
@@ -43,14 +47,20 @@ export function fileRoutes(dirs: {
       if (dirs.mayPlay && !(await dirs.mayPlay(request.params.streamId, m?.[1]))) {
         throw new InfraError('INFRA_ERR_FORBIDDEN', `stream ${request.params.streamId} is private: use a playback token URL`);
       }
+      // the file name passed LIVE_FILE and the id its pattern: the path stays inside liveDir
       const rel = `${request.params.streamId}/${file}`;
-      if (!existsSync(join(dirs.liveDir, rel))) return reply.callNotFound();
+      const cached = cache.get(join(dirs.liveDir, rel));
+      if (!cached) return reply.callNotFound();
       reply.header('cache-control', m ? cacheControlOf(file).replace('public', 'private') : cacheControlOf(file));
-      if (file.endsWith('.m3u8')) {
-        reply.header('content-type', 'application/vnd.apple.mpegurl');
-        dirs.onPlaylist?.(request.params.streamId, `${request.ip}|${request.headers['user-agent'] ?? ''}`);
+      if (file.endsWith('.m3u8')) dirs.onPlaylist?.(request.params.streamId, `${request.ip}|${request.headers['user-agent'] ?? ''}`);
+      // from memory, unless the client asks for a byte range or the file is too large to keep
+      if (cached === 'large' || request.headers.range !== undefined) {
+        if (file.endsWith('.m3u8')) reply.header('content-type', CONTENT_TYPES['m3u8']);
+        return reply.sendFile(rel, dirs.liveDir, { cacheControl: false });
       }
-      return reply.sendFile(rel, dirs.liveDir, { cacheControl: false });
+      reply.header('etag', cached.etag).header('last-modified', cached.lastModified).header('content-type', CONTENT_TYPES[file.slice(file.lastIndexOf('.') + 1)]!);
+      if (request.headers['if-none-match'] === cached.etag) return reply.code(304).send();
+      return reply.send(cached.body);
     });
 
     r.get('/vod/:assetId/*', {

@@ -1,15 +1,17 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { newId, type InfraConfig, type Logger } from '@infra/core';
 import type { NmsSession } from './nms.js';
 import type { StreamService } from '../streams/service.js';
 import type { RecordingService } from '../recordings/service.js';
-import { buildLadderJob, type Rendition } from '../transcode/ladder.js';
+import { buildLadderJob } from '../transcode/ladder.js';
+import { joinParts, leftoverRecordings } from '../recordings/parts.js';
 import { runFfmpeg, type FfmpegRun } from '../transcode/process.js';
+import { feedFlv, type FeedableBroadcast } from '../transcode/feed.js';
+import { LadderGovernor } from '../transcode/governor.js';
 
-/** What node-media-server's broadcast holds once the pusher sent its codec headers. */
-export interface BroadcastHeaders {
+/** What node-media-server's broadcast holds once the pusher sent its codec headers, and how to subscribe to it. */
+export interface BroadcastHeaders extends FeedableBroadcast {
   flvVideoHeader: Buffer | null;
   flvAudioHeader: Buffer | null;
   subscribers: Map<string, { close?: () => void }>;
@@ -23,8 +25,6 @@ export interface LiveSessionDeps {
   /** <data.dir>/media */
   mediaDir: string;
   ffmpegPath: () => string | undefined;
-  /** local RTMP URL to pull a stream from */
-  pullUrl: (streamId: string) => string;
   broadcastOf: (streamId: string) => BroadcastHeaders | undefined;
   /** HLS viewers seen recently, per stream */
   hlsViewers: (streamId: string) => number;
@@ -45,25 +45,18 @@ interface LiveSession {
   /** set when an operator cut the stream: the session ends as `cut`, not `ended` */
   cut?: { actor: string; reason: string };
   transcode?: FfmpegRun;
-  /** what the running ladder encodes now (renditions that could not keep up are dropped) */
-  ladder: Rendition[];
-  /** renditions dropped for falling behind real time */
-  dropped: string[];
+  /** which renditions the ladder encodes now: drops those that cannot keep up, tries them again after a while */
+  governor: LadderGovernor;
   /** when ffmpeg was restarted after a crash (the last minute counts against media.hls.maxRestarts) */
   restarts: number[];
   /** set while a deliberate restart (dropping a rendition) replaces the running ffmpeg */
   replacing?: boolean;
-  /** (wall ms, output µs) progress samples of the running ffmpeg */
-  progress: { wall: number; out: number }[];
-  runStartedAt: number;
   recordFile?: string;
   /** the recording of each ffmpeg run (a restart starts a new part); joined when the session ends */
   recordParts: string[];
   launch?: LaunchPlan;
   sampler?: NodeJS.Timeout;
   viewerTimer?: NodeJS.Timeout;
-  /** `?token=` of our own ffmpeg pull: not a viewer */
-  pullToken?: string;
   lastViewers?: string;
   /** resolves when the session is fully wound down (ffmpeg gone, VOD saved) */
   done?: Promise<void>;
@@ -72,9 +65,9 @@ interface LiveSession {
 /** What every ffmpeg run of one session shares. */
 interface LaunchPlan {
   ffmpegPath: string;
-  pullUrl: string;
   liveDir: string;
   fps: number;
+  fpsDeclared: boolean;
 }
 
 /** Live-session facts for operators (and tests): the ffmpeg running the ladder, what it encodes, what it went through. */
@@ -116,6 +109,7 @@ export class LiveSessions {
     const log = this.deps.logger;
     const socket = session.socket;
     socket?.pause();
+    log.debug({ streamId: session.streamName, ip: session.ip }, 'publish requested');
     const refuse = (reason: string): void => {
       this.refused.add(session);
       log.warn({ streamId: session.streamName, ip: session.ip, reason }, 'publish refused');
@@ -154,7 +148,7 @@ export class LiveSessions {
   private begin(nms: NmsSession, isPrivate: boolean): void {
     const s: LiveSession = {
       id: newId('ls'), streamId: nms.streamName, private: isPrivate, nms, startedAt: Date.now(), ended: false, hasAudio: false,
-      ladder: [...this.deps.config.hls.renditions], dropped: [], restarts: [], progress: [], runStartedAt: 0, recordParts: [],
+      governor: new LadderGovernor([...this.deps.config.hls.renditions], () => this.deps.config.hls), restarts: [], recordParts: [],
     };
     // players that connected before the publish and hold no token
     if (isPrivate) for (const p of this.deps.broadcastOf(s.streamId)?.subscribers.values() ?? []) if (!this.tokenPlayers.has(p as NmsSession)) this.refusePlayer(p as NmsSession);
@@ -170,8 +164,8 @@ export class LiveSessions {
   }
 
   private countViewers(s: LiveSession): void {
-    let flv = 0; // HTTP-FLV, WS-FLV and RTMP players, except our own ffmpeg pull (it carries pullToken)
-    for (const p of this.deps.broadcastOf(s.streamId)?.subscribers.values() ?? []) if (!s.pullToken || (p as NmsSession).streamQuery?.['token'] !== s.pullToken) flv++;
+    let flv = 0; // HTTP-FLV, WS-FLV and RTMP players, not our ffmpeg's feed (an internal session: no ip)
+    for (const p of this.deps.broadcastOf(s.streamId)?.subscribers.values() ?? []) if ((p as NmsSession).ip !== '') flv++;
     const viewers = { flv, hls: this.deps.hlsViewers(s.streamId) };
     const key = `${viewers.flv}/${viewers.hls}`;
     if (key === s.lastViewers) return;
@@ -202,10 +196,9 @@ export class LiveSessions {
       mkdirSync(join(this.deps.mediaDir, 'rec'), { recursive: true });
       s.recordFile = join(this.deps.mediaDir, 'rec', `${s.streamId}.${s.id}.ts`);
     }
-    const fps = s.nms.videoFramerate && s.nms.videoFramerate > 0 && s.nms.videoFramerate <= 120 ? s.nms.videoFramerate : 30;
-    const pullUrl = this.deps.pullUrl(s.streamId);
-    s.pullToken = new URL(pullUrl).searchParams.get('token') ?? undefined;
-    s.launch = { ffmpegPath, pullUrl, liveDir, fps };
+    const fpsDeclared = Boolean(s.nms.videoFramerate && s.nms.videoFramerate > 0 && s.nms.videoFramerate <= 120);
+    const fps = fpsDeclared ? s.nms.videoFramerate! : 30;
+    s.launch = { ffmpegPath, liveDir, fps, fpsDeclared };
     this.run(s, log, false);
     const { sampleSeconds } = this.deps.config.review;
     if (sampleSeconds > 0) {
@@ -225,19 +218,32 @@ export class LiveSessions {
     const { hls, coverSeconds } = this.deps.config;
     const part = s.recordFile ? (s.recordParts.length === 0 ? s.recordFile : `${s.recordFile}.part${s.recordParts.length}`) : undefined;
     if (part) s.recordParts.push(part);
+    const ladder = s.governor.ladder;
+    ladder.forEach((_, i) => mkdirSync(join(plan.liveDir, String(i)), { recursive: true })); // a restored rendition's folder
     const job = buildLadderJob({
-      input: plan.pullUrl, liveDir: plan.liveDir, renditions: s.ladder, segmentSeconds: hls.segmentSeconds, listSize: hls.listSize,
-      preset: hls.preset, fps: plan.fps, hasAudio: s.hasAudio, coverSeconds, resume, ...(part ? { recordFile: part } : {}),
+      input: 'pipe:0', inputFormat: 'flv', liveDir: plan.liveDir, renditions: ladder, segmentSeconds: hls.segmentSeconds, firstSegmentSeconds: resume ? 0 : hls.firstSegmentSeconds, listSize: hls.listSize,
+      preset: hls.preset, fps: plan.fps, fpsDeclared: plan.fpsDeclared, hasAudio: s.hasAudio, coverSeconds, resume, ...(part ? { recordFile: part } : {}),
     });
-    s.progress = [];
-    s.runStartedAt = Date.now();
-    const run = runFfmpeg(plan.ffmpegPath, plan.pullUrl, job, log, hls.minSpeed > 0 ? (out) => this.watchSpeed(s, out, log) : undefined);
+    s.governor.runStarted();
+    const run = runFfmpeg(plan.ffmpegPath, 'pipe:0', job, log, hls.minSpeed > 0 ? (out) => this.watchSpeed(s, out, log) : undefined);
     s.transcode = run;
+    // ffmpeg reads the stream from stdin, fed from the ingest's own buffers (no RTMP pull, no handshake)
+    void run.spawned.then((stdin) => {
+      const broadcast = this.deps.broadcastOf(s.streamId);
+      if (!stdin) return;
+      if (s.ended || s.transcode !== run || !broadcast) return void stdin.end();
+      const feed = feedFlv(broadcast, s.nms.streamPath, stdin, () => {
+        log.error({ pid: run.pid }, 'ffmpeg stopped reading its input: killing it');
+        void run.stop(0);
+      });
+      void run.exited.then(() => feed.close());
+      log.debug({ pid: run.pid }, 'ladder input attached');
+    });
     void run.exited.then((code) => {
       if (s.ended || s.replacing || s.transcode !== run) return;
       this.restartAfterCrash(s, code, log);
     });
-    log.info({ renditions: s.ladder.map((r) => r.name), fps: plan.fps, hasAudio: s.hasAudio, pid: run.pid, resume }, resume ? 'transcode restarted' : 'transcode started');
+    log.info({ renditions: ladder.map((r) => r.name), fps: plan.fps, hasAudio: s.hasAudio, pid: run.pid, resume }, resume ? 'transcode restarted' : 'transcode started');
   }
 
   private restartAfterCrash(s: LiveSession, code: number | null, log: Logger): void {
@@ -257,28 +263,15 @@ export class LiveSessions {
     }, delay).unref();
   }
 
-  /** Real-time factor over the last media.hls.speedWindowSeconds; below media.hls.minSpeed the costliest rendition goes. */
+  /** Each progress report of the running ffmpeg: the governor may drop a rendition that cannot keep up, or restore one. */
   private watchSpeed(s: LiveSession, outUs: number, log: Logger): void {
-    const { minSpeed, speedWindowSeconds } = this.deps.config.hls;
-    const now = Date.now();
-    const windowMs = speedWindowSeconds * 1000;
-    s.progress.push({ wall: now, out: outUs });
-    while (s.progress.length > 2 && now - s.progress[1]!.wall >= windowMs) s.progress.shift();
-    const first = s.progress[0]!;
-    if (s.ended || s.replacing || now - s.runStartedAt < windowMs || now - first.wall < windowMs * 0.9) return;
-    const speed = (outUs - first.out) / 1000 / (now - first.wall);
-    if (speed >= minSpeed) return;
-    const encoded = s.ladder.filter((r) => r.height > 0);
-    if (s.ladder.length <= 1 || encoded.length === 0) {
-      if (!s.dropped.includes('*')) log.warn({ speed: Number(speed.toFixed(2)), renditions: s.ladder.map((r) => r.name) }, 'transcode falls behind real time with nothing left to drop');
-      s.dropped.push('*');
-      s.progress = [];
-      return;
-    }
-    const costliest = encoded.reduce((a, b) => (b.height > a.height ? b : a));
-    s.ladder = s.ladder.filter((r) => r !== costliest);
-    s.dropped.push(costliest.name);
-    log.warn({ speed: Number(speed.toFixed(2)), minSpeed, dropped: costliest.name, renditions: s.ladder.map((r) => r.name) }, 'transcode falls behind real time: rendition dropped');
+    if (s.ended || s.replacing) return;
+    const change = s.governor.progress(outUs);
+    if (!change) return;
+    const renditions = s.governor.ladder.map((r) => r.name);
+    if (change.kind === 'stuck') return void log.warn({ speed: change.speed, renditions }, 'transcode falls behind real time with nothing left to drop');
+    if (change.kind === 'drop') log.warn({ speed: change.speed, minSpeed: this.deps.config.hls.minSpeed, dropped: change.rendition.name, renditions }, 'transcode falls behind real time: rendition dropped');
+    else log.info({ speed: change.speed, keptUpMs: change.waitedMs, restored: change.rendition.name, renditions }, 'transcode kept up with real time: dropped rendition restored');
     void this.replace(s, log);
   }
 
@@ -288,7 +281,7 @@ export class LiveSessions {
     try {
       await s.transcode?.stop();
       // the ladder is shorter: folders past its end hold stale playlists; players reload the master playlist
-      for (let i = s.ladder.length; i < this.deps.config.hls.renditions.length; i++) rmSync(join(s.launch!.liveDir, String(i)), { recursive: true, force: true });
+      for (let i = s.governor.ladder.length; i < this.deps.config.hls.renditions.length; i++) rmSync(join(s.launch!.liveDir, String(i)), { recursive: true, force: true });
     } finally {
       s.replacing = false;
     }
@@ -298,7 +291,7 @@ export class LiveSessions {
   /** The running transcodes, for operators and tests. */
   transcodes(): TranscodeInfo[] {
     return [...this.byStream.values()].filter((s) => !s.ended).map((s) => ({
-      streamId: s.streamId, sessionId: s.id, pid: s.replacing ? undefined : s.transcode?.pid, renditions: s.ladder.map((r) => r.name), dropped: s.dropped.filter((d) => d !== '*'), restarts: s.restarts.length,
+      streamId: s.streamId, sessionId: s.id, pid: s.replacing ? undefined : s.transcode?.pid, renditions: s.governor.ladder.map((r) => r.name), dropped: s.governor.dropped.map((r) => r.name), restarts: s.restarts.length,
     }));
   }
 
@@ -311,8 +304,8 @@ export class LiveSessions {
     const endedAt = Date.now();
     log.info('publisher left: session ends');
     await this.deps.streams.changeState(s.streamId, s.id, s.cut ? 'cut' : 'ended', s.cut).catch((err: Error) => log.error({ err: err.message }, 'state not stored'));
-    // node-media-server would keep players waiting through its 30 s grace: end them now. Our own ffmpeg
-    // pull is one of them, so it reads EOF, writes the last segment, #EXT-X-ENDLIST and the trailers.
+    // node-media-server would keep players waiting through its 30 s grace: end them now. Our ladder's feed
+    // is one of them: its stdin closes, so ffmpeg reads EOF, writes the last segment, #EXT-X-ENDLIST and the trailers.
     for (const player of this.deps.broadcastOf(s.streamId)?.subscribers.values() ?? []) player.close?.();
     while (s.replacing) await new Promise((r) => setTimeout(r, 20)); // a rendition drop in progress starts no new run now
     if (s.transcode) {
@@ -339,24 +332,23 @@ export class LiveSessions {
   }
 
   /**
-   * After a crash: streams still marked live get their `ended` event, and recordings left in
-   * <media>/rec (named <streamId>.<sessionId>.ts) become VOD assets.
+   * After a crash: streams still marked live get their `ended` event, and recordings left in <media>/rec become VOD
+   * assets: <streamId>.<sessionId>.ts and the parts later ffmpeg runs of that session wrote (`.ts.part1`, `.part2` …),
+   * joined in order as at a normal end. A join the crash interrupted is started over.
    */
   async recover(): Promise<void> {
-    const recDir = join(this.deps.mediaDir, 'rec');
-    for (const f of readdirSync(recDir)) {
-      const m = /^(st_[0-9a-z]{26})\.(ls_[0-9a-z]{26})\.ts$/.exec(f);
-      if (!m || this.live().includes(m[1]!)) continue;
-      const file = join(recDir, f);
-      const st = statSync(file);
-      await this.deps.recordings.finalize({ streamId: m[1]!, sessionId: m[2]!, tsFile: file, hasAudio: true, startedAt: Math.round(st.birthtimeMs || st.ctimeMs), endedAt: Math.round(st.mtimeMs) });
+    for (const left of leftoverRecordings(join(this.deps.mediaDir, 'rec'), new Set(this.live()))) {
+      const log = this.deps.logger.child({ streamId: left.streamId, sessionId: left.sessionId });
+      if (left.parts.length > 0) await joinParts(this.deps.ffmpegPath(), left.tsFile, left.parts, log);
+      log.info({ parts: left.parts.length + 1 }, 'recording of a session the previous run did not finish: saving it');
+      await this.deps.recordings.finalize({ streamId: left.streamId, sessionId: left.sessionId, tsFile: left.tsFile, hasAudio: true, startedAt: left.startedAt, endedAt: left.endedAt });
     }
     for (const stream of await this.deps.streams.liveAtStart()) {
       if (!this.live().includes(stream.id)) await this.deps.streams.changeState(stream.id, 'recovered', 'ended');
     }
   }
 
-  /** Shutdown: refuse new publishes, disconnect pushers, stop every ffmpeg (q, SIGINT, SIGKILL) and save the recordings. */
+  /** Shutdown: refuse new publishes, disconnect pushers, stop every ffmpeg (end of input, SIGINT, SIGKILL) and save the recordings. */
   async close(): Promise<void> {
     this.closing = true;
     const sessions = [...this.byStream.values()];
@@ -365,32 +357,5 @@ export class LiveSessions {
       s.done ??= this.end(s);
       await s.done;
     }));
-  }
-}
-
-/**
- * The recording parts of a session whose ffmpeg restarted, joined into the first one with ffmpeg's concat demuxer
- * (stream copy): each pull starts its timestamps afresh, and the demuxer shifts every part to follow the one before.
- * If the join fails the parts stay on disk beside the recording (the log names them): nothing recorded is deleted.
- */
-async function joinParts(ffmpegPath: string | undefined, main: string, parts: string[], log: Logger): Promise<void> {
-  const files = [main, ...parts].filter((f) => existsSync(f) && statSync(f).size > 0);
-  if (!ffmpegPath || files.length < 2) return;
-  const list = `${main}.concat.txt`;
-  const joined = `${main}.joined.ts`;
-  writeFileSync(list, files.map((f) => `file '${f.replaceAll("'", "'\\''")}'`).join('\n') + '\n');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      execFile(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0', '-c', 'copy', '-f', 'mpegts', joined], (err, _out, stderr) =>
-        err ? reject(new Error(`${err.message}: ${String(stderr).slice(-300)}`)) : resolve());
-    });
-    renameSync(joined, main);
-    for (const part of parts) rmSync(part, { force: true });
-    log.info({ parts: files.length }, 'recording parts joined');
-  } catch (err) {
-    rmSync(joined, { force: true });
-    log.error({ err: (err as Error).message, parts }, 'recording parts could not be joined: the VOD asset holds the first part only; the others stay on disk');
-  } finally {
-    rmSync(list, { force: true });
   }
 }

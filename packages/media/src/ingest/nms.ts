@@ -32,7 +32,7 @@ interface NmsInstance {
 }
 
 interface NmsContext {
-  broadcasts: Map<string, { publisher: NmsSession | null; subscribers: Map<string, NmsSession>; flvVideoHeader: Buffer | null; flvAudioHeader: Buffer | null }>;
+  broadcasts: Map<string, { publisher: NmsSession | null; subscribers: Map<string, NmsSession>; flvVideoHeader: Buffer | null; flvAudioHeader: Buffer | null; postPlay(session: object): string | null }>;
   eventEmitter: EventEmitter;
 }
 

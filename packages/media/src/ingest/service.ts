@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { listenOn, localHost, parseDuration, urlHost, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
+import { listenOn, parseDuration, urlHost, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
 import { loadNms, type NmsSession } from './nms.js';
 import { LiveSessions, type TranscodeInfo } from './live-sessions.js';
 import { HlsViewers } from './viewers.js';
 import { locateFfmpeg, type FfmpegBinary } from '../ffmpeg/locate.js';
+import { warmUpFfmpeg } from '../transcode/process.js';
 import type { Kysely } from 'kysely';
 import { openMediaDb, type MediaDb } from '../db.js';
 import { StreamService, StreamStore, streamRoutes, type StreamTables } from '../streams/index.js';
@@ -58,7 +59,6 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
 
   let rtmpPort = 0;
   let flvPort = 0;
-  const local = urlHost(localHost(http.host)); // where our own ffmpeg pull reaches the listeners
   const review: ReviewService = new ReviewService(new ReviewStore(db as unknown as Kysely<ReviewTables>), streams, (): LiveSessions => sessions, { frameDir: join(mediaDir, 'review'), classifierUrl: media.review.classifierUrl, logger: log });
   const hlsViewers = new HlsViewers(Math.max(6, media.hls.segmentSeconds * 3) * 1000);
   const sessions: LiveSessions = new LiveSessions({
@@ -71,8 +71,6 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
     logger: log,
     mediaDir,
     ffmpegPath: () => ffmpeg?.path,
-    // our own pull carries a playback token, so it passes the private-stream check like any player
-    pullUrl: (streamId) => `rtmp://${local}:${rtmpPort}/${INGEST_APP}/${streamId}?token=${streams.signPlayback(streamId, Date.now() + 7 * 86_400_000)}`,
     broadcastOf: (streamId) => context.broadcasts.get(`/${INGEST_APP}/${streamId}`),
   });
   const onPrePublish = (session: NmsSession): void => sessions.onPrePublish(session, session.streamApp);
@@ -109,6 +107,7 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
 
   try {
     ffmpeg = await locateFfmpeg(media.ffmpeg);
+    await warmUpFfmpeg(ffmpeg.path);
     log.info({ ffmpeg }, 'ffmpeg found');
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'no ffmpeg: ingest and FLV work, HLS, covers and recordings will not');

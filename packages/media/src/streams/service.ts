@@ -34,6 +34,12 @@ export function playbackUrls(o: PublicOrigins, streamId: string): { hlsUrl: stri
  * can be revoked, rotated and can expire.
  */
 export class StreamService {
+  /**
+   * Whether a stream is private, for the playback check on every HLS request (set at creation, never changed).
+   * An unknown id is remembered for a second only: another process on the same media.db may create it.
+   */
+  private readonly privacy = new Map<string, boolean | number>();
+
   constructor(
     private readonly store: StreamStore,
     private readonly opts: { defaultKeyTtl: string; logger: Logger; bus?: EventBus; playbackSecret: string },
@@ -44,6 +50,7 @@ export class StreamService {
     const now = this.now();
     const id = newId('st', now);
     await this.store.insert({ id, name, key_hash: null, key_expires_at: null, key_revoked_at: null, state: 'idle', private: isPrivate ? 1 : 0, created_at: now, updated_at: now });
+    this.privacy.set(id, isPrivate);
     return this.rotateKey(id, ttl, origins);
   }
 
@@ -107,8 +114,13 @@ export class StreamService {
 
   /** May this token play this stream? Public streams need none; unknown streams are not private (their files do not exist). */
   async mayPlay(id: string, token: unknown): Promise<boolean> {
-    const row = await this.store.get(id);
-    if (!row || !row.private) return true;
+    let known = this.privacy.get(id);
+    if (known === undefined || (typeof known === 'number' && known <= this.now())) {
+      const row = await this.store.get(id);
+      if (this.privacy.size >= 100_000) this.privacy.clear();
+      this.privacy.set(id, (known = row ? Boolean(row.private) : this.now() + 1000));
+    }
+    if (known !== true) return true; // public, or unknown (no files to serve)
     return verifyPlayback(this.opts.playbackSecret, id, token, this.now());
   }
 

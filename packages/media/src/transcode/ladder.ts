@@ -9,15 +9,21 @@ export interface Rendition {
 }
 
 export interface LadderPlan {
-  /** the pull URL of the live stream (local RTMP) */
+  /** what ffmpeg reads: `pipe:0` (the live FLV fed on stdin) or a file */
   input: string;
+  /** demuxer of the input (`flv` for the fed live stream); undefined = probe */
+  inputFormat?: string;
   /** <data.dir>/media/live/<streamId> */
   liveDir: string;
   renditions: Rendition[];
   segmentSeconds: number;
+  /** length of the first segments (hls_init_time), so the first one is ready sooner; 0 = segmentSeconds */
+  firstSegmentSeconds?: number;
   listSize: number;
   preset: string;
   fps: number;
+  /** the input declares its frame rate (FLV onMetaData): ffmpeg need not measure it (about a second of live input) */
+  fpsDeclared?: boolean;
   hasAudio: boolean;
   coverSeconds: number;
   /** MPEG-TS copy of the source, remuxed to MP4 when the session ends; undefined = no recording */
@@ -37,9 +43,20 @@ export interface FfmpegJob {
   outputs: FfmpegOutput[];
 }
 
-/** Keyframe interval in frames: fps x segment length, so every rendition cuts at the same instants. */
-export function gopFrames(fps: number, segmentSeconds: number): number {
-  return Math.max(1, Math.round(fps * segmentSeconds));
+/** Keyframe interval in frames: fps x keyframe seconds, so every rendition cuts at the same instants. */
+export function gopFrames(fps: number, keyframeSeconds: number): number {
+  return Math.max(1, Math.round(fps * keyframeSeconds));
+}
+
+/**
+ * Seconds between forced keyframes: the largest step (in half seconds) that divides both the first-segment length
+ * and the segment length, so that every cut the HLS muxer wants, short first segments or long ones, falls on a
+ * keyframe that every rendition has at the same instant (whatever ffmpeg version decides how many segments are short).
+ */
+export function keyframeSeconds(segmentSeconds: number, firstSegmentSeconds = 0): number {
+  if (!(firstSegmentSeconds > 0) || firstSegmentSeconds >= segmentSeconds) return segmentSeconds;
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  return Math.max(1, gcd(Math.round(segmentSeconds * 2), Math.round(firstSegmentSeconds * 2))) / 2;
 }
 
 /**
@@ -54,7 +71,9 @@ export function buildLadderJob(plan: LadderPlan): FfmpegJob {
   encoded.forEach(({ r, i }, k) => filters.push(`[s${k}]scale=-2:'min(ih,${r.height})',format=yuv420p[v${i}]`));
   filters.push(`[s${encoded.length}]fps=1/${plan.coverSeconds},scale=-2:'min(ih,360)'[cover]`);
 
-  const gop = gopFrames(plan.fps, plan.segmentSeconds);
+  const keyframeEvery = keyframeSeconds(plan.segmentSeconds, plan.firstSegmentSeconds);
+  const gop = gopFrames(plan.fps, keyframeEvery);
+  const firstSegment = keyframeEvery < plan.segmentSeconds ? ['-hls_init_time', String(plan.firstSegmentSeconds)] : [];
   const hls: string[] = [];
   const streamMap: string[] = [];
   plan.renditions.forEach((r, i) => {
@@ -73,8 +92,8 @@ export function buildLadderJob(plan: LadderPlan): FfmpegJob {
   hls.push(
     '-preset', plan.preset, '-tune', 'zerolatency', '-profile:v', 'main',
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
-    '-force_key_frames', `expr:gte(t,n_forced*${plan.segmentSeconds})`,
-    '-f', 'hls', '-hls_time', String(plan.segmentSeconds), '-hls_list_size', String(plan.listSize),
+    '-force_key_frames', `expr:gte(t,n_forced*${keyframeEvery})`,
+    '-f', 'hls', '-hls_time', String(plan.segmentSeconds), ...firstSegment, '-hls_list_size', String(plan.listSize),
     '-hls_flags', `delete_segments+independent_segments${plan.resume ? '+append_list+discont_start' : ''}`,
     '-master_pl_name', 'master.m3u8', '-var_stream_map', streamMap.join(' '),
     '-hls_segment_filename', join(plan.liveDir, '%v', 'seg_%05d.ts'),
@@ -88,7 +107,11 @@ export function buildLadderJob(plan: LadderPlan): FfmpegJob {
     outputs.push({ file: plan.recordFile, options: ['-map', '0:v', ...(plan.hasAudio ? ['-map', '0:a'] : []), '-c', 'copy', '-f', 'mpegts'] });
   }
   return {
-    inputOptions: ['-hide_banner', '-loglevel', 'warning', '-nostats', '-fflags', '+genpts', '-analyzeduration', '1000000', '-probesize', '500000'],
+    // The fed FLV carries its codec headers first, and its frame rate in onMetaData: without -fpsprobesize 0, ffmpeg
+    // still reads ~20 frames to measure the rate, which a live input delivers in real time (measured: 1 s of the
+    // 2.1 s to the first segment). With it, the stream is the same (30 fps, 30 tbr) and probing ends in ~0.1 s.
+    inputOptions: ['-hide_banner', '-loglevel', 'warning', '-nostats', '-fflags', '+genpts', '-analyzeduration', '1000000', '-probesize', '500000',
+      ...(plan.fpsDeclared ? ['-fpsprobesize', '0'] : []), ...(plan.inputFormat ? ['-f', plan.inputFormat] : [])],
     complexFilter: filters.join(';'),
     outputs,
   };

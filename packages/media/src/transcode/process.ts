@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from '@infra/core';
 import type { FfmpegJob } from './ladder.js';
@@ -7,7 +8,12 @@ export interface FfmpegRun {
   readonly pid: number | undefined;
   /** resolves when ffmpeg exited, with its exit code (null when killed by a signal) */
   readonly exited: Promise<number | null>;
-  /** `q` on stdin (ffmpeg finishes every output: last segment, #EXT-X-ENDLIST, trailers), then SIGINT, then SIGKILL */
+  /** resolves with ffmpeg's stdin once it is spawned (undefined if it never was) */
+  readonly spawned: Promise<Writable | undefined>;
+  /**
+   * End of input (EOF on stdin when it is the input, else `q`): ffmpeg finishes every output (last segment,
+   * #EXT-X-ENDLIST, trailers); then SIGINT, then SIGKILL
+   */
   stop(graceMs?: number): Promise<number | null>;
 }
 
@@ -24,12 +30,26 @@ function installExitHook(): void {
 }
 
 /**
+ * fluent-ffmpeg checks the formats and encoders of every command against `ffmpeg -formats` and `-encoders`, run once
+ * per process on first use: run them at start, not in front of the first live stream's ladder.
+ */
+export function warmUpFfmpeg(path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const cmd = ffmpeg().setFfmpegPath(path);
+    cmd.availableFormats(() => cmd.availableEncoders(() => resolve()));
+  });
+}
+
+/**
  * Starts one ffmpeg job through fluent-ffmpeg. With `onProgress`, ffmpeg reports (`-progress pipe:2`, about twice a
- * second) how much media it has written: `outTimeUs`, microseconds of output time.
+ * second) how much media it has written: `outTimeUs`, microseconds of output time. With input `pipe:0` the caller
+ * writes the input to `spawned`'s stdin.
  */
 export function runFfmpeg(path: string, input: string, job: FfmpegJob, log: Logger, onProgress?: (outTimeUs: number) => void): FfmpegRun {
+  const stdinInput = input === 'pipe:0';
   installExitHook();
-  const cmd = ffmpeg({ stdoutLines: 0 }).setFfmpegPath(path).input(input).inputOptions(...job.inputOptions, ...(onProgress ? ['-progress', 'pipe:2'] : []));
+  // the last 100 stderr lines, not every line of a live ladder's lifetime (stdoutLines: 0 keeps them all)
+  const cmd = ffmpeg({ stdoutLines: 100 }).setFfmpegPath(path).input(input).inputOptions(...job.inputOptions, ...(onProgress ? ['-progress', 'pipe:2'] : []));
   if (job.complexFilter) cmd.complexFilter(job.complexFilter);
   // spread, not an array: given an array, fluent-ffmpeg splits every value holding one space (var_stream_map)
   for (const o of job.outputs) cmd.output(o.file).outputOptions(...o.options);
@@ -45,10 +65,13 @@ export function runFfmpeg(path: string, input: string, job: FfmpegJob, log: Logg
         if (proc) running.delete(proc);
         resolveExit(code);
       });
+      // a killed ffmpeg makes the next write EPIPE: the exit is handled above, the error is not news
+      proc.stdin?.on('error', (err: Error) => log.debug({ err: err.message }, 'ffmpeg stdin closed'));
       log.debug({ pid: proc.pid, cmd: line }, 'ffmpeg started');
       resolve();
     });
   });
+  const spawned = Promise.race([started.then(() => proc?.stdin ?? undefined), exited.then(() => undefined)]);
   let outTimeUs = 0;
   cmd.on('stderr', (line: string) => {
     // -progress writes key=value lines; a block ends with progress=continue|end
@@ -68,11 +91,13 @@ export function runFfmpeg(path: string, input: string, job: FfmpegJob, log: Logg
       return proc?.pid;
     },
     exited,
+    spawned,
     async stop(graceMs = 3000): Promise<number | null> {
       await Promise.race([started, exited]);
       const p = proc;
       if (!p || p.exitCode !== null || p.signalCode !== null) return exited;
-      p.stdin?.write('q');
+      if (stdinInput) p.stdin?.end();
+      else p.stdin?.write('q');
       // ffmpeg reads `q` between packets; a stalled network input blocks that, SIGINT interrupts it and still writes trailers
       const sigint = setTimeout(() => p.kill('SIGINT'), Math.min(1000, graceMs / 2));
       const sigkill = setTimeout(() => p.kill('SIGKILL'), graceMs);

@@ -22,6 +22,7 @@ media:
     minSpeed: 5
     speedWindowSeconds: 2
     maxRestarts: 2
+    restoreAfterSeconds: 3
     renditions:
       - { name: 240p, height: 240, videoKbps: 300, audioKbps: 64 }
       - { name: 180p, height: 180, videoKbps: 200, audioKbps: 48 }
@@ -30,21 +31,24 @@ media:
 const dataDir = mkdtempSync(join(tmpdir(), 'infra-media-resilience-'));
 const bus: EventBus = { publish: async () => undefined, subscribe: async () => async () => undefined };
 const warnings: string[] = [];
+const infos: string[] = [];
+const config = parseConfigText(YAML, 'infra.yaml', {}, []);
 let media: RunningMedia;
 let ffmpegPath: string;
 
 beforeAll(async () => {
   ffmpegPath = (await locateFfmpeg('')).path;
-  const logger = createLogger({ level: 'warn' });
+  const logger = createLogger({ level: 'info' });
   // keep the warnings the pipeline logs (what an operator reads)
   const spy = (l: Logger): Logger => new Proxy(l, {
     get(target, prop, recv) {
       if (prop === 'warn' || prop === 'error') return (o: unknown, msg?: string) => { warnings.push(String(msg ?? o)); return (target[prop] as (...a: unknown[]) => void).call(target, o, msg); };
+      if (prop === 'info') return (o: unknown, msg?: string) => { infos.push(String(msg ?? o)); return target.info(o as object, msg); };
       if (prop === 'child') return (b: object) => spy(target.child(b));
       return Reflect.get(target, prop, recv) as unknown;
     },
   });
-  media = await startMedia({ config: parseConfigText(YAML, 'infra.yaml', {}, []), secrets: { jwtSecret: 'j'.repeat(43), streamKeySalt: 's'.repeat(43) }, logger: spy(logger), dataDir, bus });
+  media = await startMedia({ config, secrets: { jwtSecret: 'j'.repeat(43), streamKeySalt: 's'.repeat(43) }, logger: spy(logger), dataDir, bus });
 });
 afterAll(async () => {
   await media?.close();
@@ -120,5 +124,27 @@ describe('transcode resilience', () => {
     }
     await until('no ffmpeg left', () => runningFfmpegCount() === 0, 10_000);
   });
-});
 
+  it('tries a dropped rendition again once the ladder has kept up with real time for media.hls.restoreAfterSeconds', async () => {
+    config.media.hls.minSpeed = 5; // unreachable: the 240p rendition goes
+    const rtmpPort = media.endpoints.find((e) => e.name === 'rtmp')!.port;
+    const s = await media.streams.create('restored', undefined, { http: 'http://127.0.0.1', host: '127.0.0.1', rtmpPort, flvPort: 0 });
+    const pusher = push(s.rtmpUrl, s.key, 45);
+    try {
+      await until('a first drop', () => media.transcodes().find((t) => t.streamId === s.id && t.dropped.includes('240p')));
+      // the machine has room again (the threshold moves instead of the load: same effect, deterministic)
+      config.media.hls.minSpeed = 0.5;
+      const back = await until('every rendition back', () => media.transcodes().find((t) => t.streamId === s.id && t.renditions.length === 3 && t.pid !== undefined), 40_000);
+      expect(back.renditions).toEqual(['240p', '180p', '120p']);
+      expect(back.dropped).toEqual([]);
+      expect(infos.filter((m) => m.includes('dropped rendition restored')).length).toBeGreaterThanOrEqual(1);
+      const liveDir = join(dataDir, 'media', 'live', s.id);
+      await until('the full master playlist again', () => existsSync(join(liveDir, 'master.m3u8')) && readFileSync(join(liveDir, 'master.m3u8'), 'utf8').match(/^#EXT-X-STREAM-INF/gm)?.length === 3);
+      await until('segments of the restored rendition', () => existsSync(join(liveDir, '2', 'index.m3u8')) && /seg_\d+\.ts/.test(readFileSync(join(liveDir, '2', 'index.m3u8'), 'utf8')));
+    } finally {
+      pusher.kill('SIGKILL');
+      config.media.hls.minSpeed = 5;
+    }
+    await until('no ffmpeg left', () => runningFfmpegCount() === 0, 15_000);
+  });
+});
