@@ -9,7 +9,9 @@
 // Two phases on the same connections: nominal (1 fix/s per rider, the issue's load) and stress (--rate per rider).
 // Bounded: --nominal-seconds (4) + --seconds (5) of publishing per side plus set-up and drain; --riders, --rate, --trackers.
 // Usage: npm run bench:telemetry [-- --riders 1000 --rate 20 --seconds 5 --nominal-seconds 4 --trackers 50]
-// BENCH_CPU_PROF=dir profiles our child; BENCH_MQ_CONCURRENCY=n overrides aedes' in-flight message limit (default 100).
+// BENCH_CPU_PROF=dir profiles our child; BENCH_MQ_CONCURRENCY=n overrides aedes' in-flight message limit (default 100);
+// BENCH_MQ_RING=1 swaps mqemitter's two waiting-message arrays (Array.shift per message) for O(1) ring queues
+// (packages/broker/src/telemetry/mq-queue.ts; not wired into startBroker yet).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -37,6 +39,10 @@ if (args[0] === '--serve') {
   const riders = new RiderService(database.db, config.fleet, logger);
   await riders.start(broker.bus);
   if (process.env.BENCH_MQ_CONCURRENCY) broker.aedes.mq.concurrency = Number(process.env.BENCH_MQ_CONCURRENCY);
+  if (process.env.BENCH_MQ_RING === '1') {
+    const { useRingQueues } = await import(dist('packages/broker/dist/telemetry/mq-queue.js'));
+    if (!useRingQueues(broker.aedes.mq)) throw new Error('BENCH_MQ_RING: mqemitter queues not as expected');
+  }
   process.on('message', async (m) => {
     if (m === 'received') process.send(riders.stats.received);
     if (m === 'stats') {
@@ -200,7 +206,7 @@ for (const start of [startOurs, ...(mosquittoBin ? [startMosquitto] : [])]) {
   }
 }
 
-console.log(`\nbench:telemetry — ${riderCount} riders (one mqtt.js connection each), QoS 0: nominal 1 fix/s each for ${nominalSeconds} s, then stress ${rate} fixes/s each for ${seconds} s; ${trackerCount} tracking subscribers; loopback, ${nproc} cores, load average ${loadavg()[0].toFixed(1)} at start, ${new Date().toISOString()}\n`);
+console.log(`\nbench:telemetry — ${riderCount} riders (one mqtt.js connection each), QoS 0: nominal 1 fix/s each for ${nominalSeconds} s, then stress ${rate} fixes/s each for ${seconds} s; ${trackerCount} tracking subscribers; loopback, ${nproc} cores, load average ${loadavg()[0].toFixed(1)} at start, ${new Date().toISOString()}${process.env.BENCH_MQ_RING === '1' ? '; mqemitter ring queues (BENCH_MQ_RING=1)' : ''}\n`);
 console.log('| run | phase | fixes published | offered/s | ingested | ingested/s | rows in SQL (transactions) | dropped | tracker deliveries | p50 ms | p99 ms | process CPU % | CPU µs/fix |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {

@@ -224,7 +224,7 @@ describe('infra up', () => {
     const paths = problem.errors.map((e) => e.path);
     expect(paths).toContain('body.colour');
     expect(paths.filter((p) => p === 'body.role')).toHaveLength(1); // one entry per field, not one per union branch
-    expect(problem.errors.find((e) => e.path === 'body.role')).toEqual({ path: 'body.role', message: 'must be one of "admin", "service", "user", "rider"' });
+    expect(problem.errors.find((e) => e.path === 'body.role')).toEqual({ path: 'body.role', message: 'must be one of "admin", "service", "user", "rider", "merchant"' });
 
     const huge = await postOversize(`${base}/api/v1/auth/tokens`, auth, JSON.stringify({ user: 'u1', role: 'user', ttl: 'x'.repeat(2_000_000) }));
     expect(huge.status).toBe(413);

@@ -103,7 +103,7 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
       tls: ctx.tls,
       plugins: [
         { name: 'auth', plugin: authRoutes(auth) },
-        { name: 'fulfillment', plugin: fulfillmentRoutes(ctx.config.fulfillment.rateLimit, [orderRoutes(orders), wmsRoutes(wms, new WaveService(db)), exceptionRoutes(exceptions), riderRoutes(riders), dispatchRoutes(dispatch), deliveryRoutes(deliveries), planRoutes(new RoutePlanner(ctx.config.routing))]) },
+        { name: 'fulfillment', plugin: fulfillmentRoutes(ctx.config.fulfillment.rateLimit, [orderRoutes(orders), wmsRoutes(wms, new WaveService(db)), exceptionRoutes(exceptions), riderRoutes(riders), dispatchRoutes(dispatch, riders), deliveryRoutes(deliveries), planRoutes(new RoutePlanner(ctx.config.routing))]) },
         ...(opts.plugins ?? []),
       ],
     });

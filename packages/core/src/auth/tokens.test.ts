@@ -37,9 +37,20 @@ describe('TokenIssuer', () => {
 
   it.each(roles)('signs and verifies a %s token', async (role) => {
     const now = Date.now();
-    const token = await issuer.sign('u1', role, 3600, now);
+    const extra = role === 'merchant' ? { merchant: 'shop-1' } : {};
+    const token = await issuer.sign('u1', role, 3600, now, extra);
     const claims = await issuer.verify(token);
-    expect(claims).toEqual({ sub: 'u1', role, exp: Math.floor(now / 1000) + 3600 });
+    expect(claims).toEqual({ sub: 'u1', role, exp: Math.floor(now / 1000) + 3600, ...extra });
+  });
+
+  it('a merchant token must carry its merchant id; no other role may', async () => {
+    await expect(issuer.sign('u1', 'merchant', 60)).rejects.toMatchObject({ code: 'INFRA_ERR_BAD_ARGUMENT' });
+    await expect(issuer.sign('u1', 'merchant', 60, Date.now(), { merchant: 'a/b' })).rejects.toMatchObject({ code: 'INFRA_ERR_BAD_ARGUMENT' });
+    await expect(issuer.sign('u1', 'service', 60, Date.now(), { merchant: 'shop-1' })).rejects.toMatchObject({ code: 'INFRA_ERR_BAD_ARGUMENT' });
+    // correctly signed, but a merchant role without the claim: refused at verify
+    const key = new TextEncoder().encode(SECRET);
+    const forged = await new SignJWT({ role: 'merchant' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setIssuer('infra').setIssuedAt().setExpirationTime('1h').sign(key);
+    await expect(issuer.verify(forged)).rejects.toMatchObject({ code: 'INFRA_ERR_TOKEN_INVALID' });
   });
 
   it('writes an HS256 header, the infra issuer and iat', async () => {
@@ -118,8 +129,8 @@ describe('TokenIssuer', () => {
 });
 
 describe('isRole', () => {
-  it('knows the four roles and nothing else', () => {
-    expect(roles).toEqual(['admin', 'service', 'user', 'rider']);
+  it('knows the five roles and nothing else', () => {
+    expect(roles).toEqual(['admin', 'service', 'user', 'rider', 'merchant']);
     for (const r of roles) expect(isRole(r)).toBe(true);
     for (const r of ['root', 'Admin', '', 'toString']) expect(isRole(r)).toBe(false);
   });

@@ -11,7 +11,11 @@ export interface TokenClaims {
   role: Role;
   /** expiry, epoch seconds */
   exp: number;
+  /** role merchant only: the merchant whose riders and jobs the token may see and manage */
+  merchant?: string;
 }
+
+const ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 const ISSUER = 'infra';
 const ALG = 'HS256';
@@ -32,11 +36,14 @@ export class TokenIssuer {
     this.key = new TextEncoder().encode(secret);
   }
 
-  async sign(sub: string, role: Role, ttlSeconds: number, now: number = Date.now()): Promise<string> {
+  /** `claims.merchant` is required with role merchant and refused with any other role. */
+  async sign(sub: string, role: Role, ttlSeconds: number, now: number = Date.now(), claims: { merchant?: string } = {}): Promise<string> {
     if (!isRole(role)) throw new InfraError('INFRA_ERR_BAD_ROLE', `unknown role "${String(role)}"`);
-    if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(sub)) throw new InfraError('INFRA_ERR_BAD_ARGUMENT', `bad user id "${sub}": use letters, digits and _ . : @ - (at most 128)`);
+    if (!ID.test(sub)) throw new InfraError('INFRA_ERR_BAD_ARGUMENT', `bad user id "${sub}": use letters, digits and _ . : @ - (at most 128)`);
+    if (role === 'merchant' && !(claims.merchant && ID.test(claims.merchant))) throw new InfraError('INFRA_ERR_BAD_ARGUMENT', 'a merchant token needs the merchant id (letters, digits and _ . : @ -, at most 128)');
+    if (role !== 'merchant' && claims.merchant !== undefined) throw new InfraError('INFRA_ERR_BAD_ARGUMENT', `only a merchant token carries a merchant id (role ${role} does not)`);
     const iat = Math.floor(now / 1000);
-    return new SignJWT({ role })
+    return new SignJWT(role === 'merchant' ? { role, merchant: claims.merchant } : { role })
       .setProtectedHeader({ alg: ALG, typ: 'JWT' })
       .setSubject(sub)
       .setIssuer(ISSUER)
@@ -53,7 +60,10 @@ export class TokenIssuer {
       if (typeof payload.sub !== 'string' || typeof role !== 'string' || !isRole(role) || typeof payload.exp !== 'number') {
         throw new InfraError('INFRA_ERR_TOKEN_INVALID', 'token lacks sub, role or exp');
       }
-      return { sub: payload.sub, role, exp: payload.exp };
+      if (role !== 'merchant') return { sub: payload.sub, role, exp: payload.exp };
+      const merchant = payload['merchant'];
+      if (typeof merchant !== 'string' || !ID.test(merchant)) throw new InfraError('INFRA_ERR_TOKEN_INVALID', 'merchant token lacks its merchant id');
+      return { sub: payload.sub, role, exp: payload.exp, merchant };
     } catch (err) {
       if (err instanceof InfraError) throw err;
       const reason = err instanceof joseErrors.JWTExpired ? 'token expired' : err instanceof joseErrors.JWSSignatureVerificationFailed ? 'bad signature' : 'malformed token';

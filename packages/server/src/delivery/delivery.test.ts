@@ -130,6 +130,42 @@ describe('delivery flow', () => {
     expect(box.seen.filter((m) => m.topic === topics.fleetLocation('w1')).length).toBe(before);
   });
 
+  it('geofence arrivals and departures reach the delivery\'s customer on orders/{id} (a topic grant); another customer is refused the topic', async () => {
+    const g1 = await newRider('g1');
+    const base = offset(START, 6000, 6000);
+    await g1.fix(base);
+    const pickup = offset(base, 300, 0);
+    const dropoff = offset(pickup, 400, 0);
+    const job = await s.call('POST', '/dispatch/jobs', admin, { pickup, dropoff, customer: 'hana' });
+    expect(job.body.status).toBe('pooled'); // g1 is off duty: the customer subscribes first
+    const hana = await s.mqtt('hana', 'user');
+    const box = inbox(hana);
+    expect((await hana.subscribeAsync(topics.order(job.body.orderId), { qos: 1 }))[0]!.qos).toBe(1);
+    const ivan = await s.mqtt('ivan', 'user');
+    const stranger = inbox(ivan);
+    // SUBACK failure (0x80): not their delivery (mqtt.js rejects with the SUBACK packet)
+    const refused = await ivan.subscribeAsync(topics.order(job.body.orderId), { qos: 1 }).then((g) => g[0]!.qos, (err: { packet?: { granted?: number[] } }) => err.packet?.granted?.[0]);
+    expect(refused).toBe(128);
+    expect((await s.call('POST', '/riders/g1/duty', g1.token, { onDuty: true })).status).toBe(200);
+    await g1.fix(offset(base, 1, 0));
+    const assigned = await box.next((m) => m.data.type === 'delivery.assigned', 5000);
+    const id = assigned.data.deliveryId as string;
+    for (const m of [100, 200, 300]) await g1.fix(offset(base, m, 0));
+    const arrival = await box.next((m) => m.data.type === 'delivery.geofence' && m.data.stop === 'pickup' && m.data.kind === 'arrival');
+    expect(arrival.data).toMatchObject({ orderId: job.body.orderId, deliveryId: id, riderId: 'g1', radiusM: 50 });
+    await until(async () => (await state(id)) === 'at_pickup', 5000, 'at_pickup');
+    expect((await s.call('POST', `/delivery/${id}/events`, g1.token, { event: 'pick_up' })).status).toBe(200);
+    await g1.fix(offset(pickup, 100, 0));
+    await box.next((m) => m.data.type === 'delivery.geofence' && m.data.stop === 'pickup' && m.data.kind === 'departure');
+    for (const m of [200, 300, 400]) await g1.fix(offset(pickup, m, 0));
+    await box.next((m) => m.data.type === 'delivery.geofence' && m.data.stop === 'dropoff' && m.data.kind === 'arrival');
+    await box.next((m) => m.data.type === 'delivery.status' && m.data.to === 'at_customer');
+    // each crossing comes before the status it caused, in commit order
+    const seq = box.seen.filter((m) => m.data.type === 'delivery.geofence' || m.data.type === 'delivery.status').map((m) => m.data.type === 'delivery.status' ? m.data.to : `${m.data.stop}:${m.data.kind}`);
+    expect(seq).toEqual(['pickup:arrival', 'at_pickup', 'picked_up', 'pickup:departure', 'heading_to_customer', 'dropoff:arrival', 'at_customer']);
+    expect(stranger.seen).toEqual([]);
+  });
+
   it('failure paths end the delivery failed, raise an exception and release the rider; illegal and foreign events are refused', async () => {
     const f1 = await newRider('f1');
     expect((await s.call('POST', '/riders/f1/duty', f1.token, { onDuty: true })).status).toBe(200);

@@ -1,16 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DeliveryEventBody, EtaAccuracy, DeliveryList, DeliveryParams, DeliveryQuery, DeliveryView } from './schema.js';
+import type { TokenClaims } from '@infra/core';
 import type { DeliveryService } from './service.js';
 
 const tags = ['delivery'];
-const anyone = { roles: ['admin', 'service', 'user', 'rider'] as const };
+const anyone = { roles: ['admin', 'service', 'user', 'rider', 'merchant'] as const };
 
 export function deliveryRoutes(service: DeliveryService): FastifyPluginAsync {
   return async (app) => {
     const r = app.withTypeProvider<TypeBoxTypeProvider>();
-    const actor = (req: { user?: { sub: string; role: 'admin' | 'service' | 'user' | 'rider' } }) => ({ id: req.user!.sub, role: req.user!.role });
-    r.get('/delivery', { config: anyone, schema: { tags, summary: 'Deliveries, newest first, by order or job (a rider sees their own, a customer the ones of their orders)', querystring: DeliveryQuery, response: { 200: DeliveryList } } },
+    const actor = (req: { user?: TokenClaims }) => ({ id: req.user!.sub, role: req.user!.role, ...(req.user!.merchant ? { merchant: req.user!.merchant } : {}) });
+    r.get('/delivery', { config: anyone, schema: { tags, summary: 'Deliveries, newest first, by order or job (a rider sees their own, a customer the ones of their orders, merchant staff their merchant\'s)', querystring: DeliveryQuery, response: { 200: DeliveryList } } },
       async (req) => service.list(req.query, actor(req)));
     r.get('/delivery/eta-accuracy', { config: { roles: ['admin', 'service'] as const }, schema: { tags, summary: 'How far predicted arrivals were from actual ones: |actual - predicted| in minutes, p50 and p90, overall and per leg (pickup, drop-off)', response: { 200: EtaAccuracy } } },
       async () => service.eta.accuracy());

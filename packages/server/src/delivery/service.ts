@@ -6,7 +6,7 @@ import type { FlowDb } from '../flows/store.js';
 import { outboxStore, type OutboxDb } from '../outbox/store.js';
 import type { ExceptionDb, ExceptionService } from '../exceptions/index.js';
 import type { AssignmentHook, DispatchService, JobRow } from '../dispatch/index.js';
-import type { Geofences, RiderService } from '../riders/index.js';
+import type { FenceEvent, Geofences, RiderService } from '../riders/index.js';
 import { EtaService } from './eta.js';
 import { deliveryStore, type DeliveryDb, type DeliveryRow } from './store.js';
 import type { DeliveryEventBody, DeliveryQuery, DeliveryView } from './schema.js';
@@ -16,6 +16,8 @@ const dd = (db: AnyDb): DeliveryDb => db as unknown as DeliveryDb;
 const ob = (db: AnyDb): OutboxDb => db as unknown as OutboxDb;
 const iso = (ms: number): string => new Date(ms).toISOString();
 const FLOW = 'delivery';
+/** Who reads a delivery: merchant staff carry their merchant id. */
+type Viewer = Actor & { merchant?: string };
 /** Geofences act as the system. */
 const SYSTEM: Actor = { id: 'geofence', role: 'service' };
 /** Events that end a delivery as failed raise an exception of type delivery_<event>. */
@@ -70,7 +72,7 @@ export class DeliveryService {
     await deliveryStore.insert(dd(trx), {
       id, job_id: job.id, order_id: job.order_id, customer_id: job.customer_id, rider_id: riderId, zone: job.zone, status,
       pickup_lat: job.pickup_lat, pickup_lng: job.pickup_lng, dropoff_lat: job.dropoff_lat, dropoff_lng: job.dropoff_lng,
-      proof_policy: job.proof, code, code_failures: 0, proof: null, created_at: now, updated_at: now, finished_at: null,
+      proof_policy: job.proof, code, code_failures: 0, proof: null, merchant_id: job.merchant_id, units: job.units, created_at: now, updated_at: now, finished_at: null,
     });
     await this.flows.start(trx as FlowDb, FLOW, id, { id: 'dispatch', role: 'service' }, now);
     // orders/{orderId} reaches the customer (and staff), never the rider: the code travels here.
@@ -85,13 +87,26 @@ export class DeliveryService {
   private watch(row: DeliveryRow): void {
     if (row.finished_at !== null || this.fences.has(row.id)) return;
     const radiusM = this.settings.arrivalRadiusM;
-    const offs = [
-      this.geofences.watch({ id: `${row.id}:pickup`, riderId: row.rider_id, center: { lat: row.pickup_lat, lng: row.pickup_lng }, radiusM }, (e) => this.auto(row.id, e.kind === 'enter' ? 'arrive_pickup' : 'depart_pickup')),
-      this.geofences.watch({ id: `${row.id}:dropoff`, riderId: row.rider_id, center: { lat: row.dropoff_lat, lng: row.dropoff_lng }, radiusM }, (e) => {
-        if (e.kind === 'enter') this.auto(row.id, 'arrive_customer');
-      }),
-    ];
-    this.fences.set(row.id, offs);
+    const fence = (stop: 'pickup' | 'dropoff', center: { lat: number; lng: number }) =>
+      this.geofences.watch({ id: `${row.id}:${stop}`, riderId: row.rider_id, center, radiusM }, (e) => this.crossed(row, stop, e));
+    this.fences.set(row.id, [fence('pickup', { lat: row.pickup_lat, lng: row.pickup_lng }), fence('dropoff', { lat: row.dropoff_lat, lng: row.dropoff_lng })]);
+  }
+
+  /**
+   * A fence crossed: a delivery.geofence event (arrival/departure) on orders/{orderId} through the outbox, then the
+   * flow event it implies (arriving at the pickup, leaving it, arriving at the customer), in order per delivery.
+   */
+  private crossed(row: DeliveryRow, stop: 'pickup' | 'dropoff', e: FenceEvent): void {
+    const kind = e.kind === 'enter' ? 'arrival' : 'departure';
+    const event = stop === 'pickup' ? (e.kind === 'enter' ? 'arrive_pickup' : 'depart_pickup') : e.kind === 'enter' ? 'arrive_customer' : undefined;
+    this.serial(row.id, kind, async () => {
+      const now = this.now();
+      await this.db.transaction().execute((trx) => outboxStore.append(ob(trx), row.order_id, topics.order(row.order_id), {
+        type: 'delivery.geofence', orderId: row.order_id, deliveryId: row.id, riderId: row.rider_id, stop, kind, radiusM: this.settings.arrivalRadiusM, at: iso(e.at),
+      }, now));
+      this.onCommit();
+      if (event) await this.applyAuto(row.id, event);
+    });
   }
 
   private unwatch(id: string): void {
@@ -115,18 +130,21 @@ export class DeliveryService {
     for (const id of [...this.fences.keys()]) this.unwatch(id);
   }
 
-  /** A geofence event: fired when the current state allows it, ignored otherwise (a rider passing by). In order per delivery. */
-  private auto(id: string, event: string): void {
+  /** Runs geofence work in order per delivery; a failure is logged, never thrown. */
+  private serial(id: string, what: string, work: () => Promise<void>): void {
     const prev = this.queues.get(id) ?? Promise.resolve();
-    const next = prev.then(async () => {
-      const state = await this.flows.state(this.db as FlowDb, FLOW, id);
-      if (!state || !this.flows.allowedEvents(FLOW, state, SYSTEM.role).includes(event)) return;
-      await this.fire(id, { event }, SYSTEM);
-    }).catch((err: Error) => this.log?.warn({ err: err.message, deliveryId: id, event }, 'geofence event not applied'));
+    const next = prev.then(work).catch((err: Error) => this.log?.warn({ err: err.message, deliveryId: id, what }, 'geofence event not applied'));
     this.queues.set(id, next);
     void next.finally(() => {
       if (this.queues.get(id) === next) this.queues.delete(id);
     });
+  }
+
+  /** A geofence's flow event: fired when the current state allows it, ignored otherwise (a rider passing by). */
+  private async applyAuto(id: string, event: string): Promise<void> {
+    const state = await this.flows.state(this.db as FlowDb, FLOW, id);
+    if (!state || !this.flows.allowedEvents(FLOW, state, SYSTEM.role).includes(event)) return;
+    await this.fire(id, { event }, SYSTEM);
   }
 
   /** Fires a flow event (rider: own deliveries only). deliver needs proof; a failure raises an exception; an end releases the rider. */
@@ -200,33 +218,36 @@ export class DeliveryService {
     await this.dispatch.redispatch(row.job_id, actor);
   }
 
-  /** Riders see their own deliveries, customers the ones of their orders; anyone else's is a 404. */
-  private async load(db: AnyDb, id: string, actor: Actor): Promise<DeliveryRow> {
+  /** Riders see their own deliveries, customers the ones of their orders, merchant staff their merchant's; anyone else's is a 404. */
+  private async load(db: AnyDb, id: string, actor: Viewer): Promise<DeliveryRow> {
     const r = await deliveryStore.get(dd(db), id);
-    if (!r || (actor.role === 'rider' && r.rider_id !== actor.id) || (actor.role === 'user' && r.customer_id !== actor.id)) throw new InfraError('INFRA_ERR_NOT_FOUND', `delivery ${id} not found`);
+    if (!r || (actor.role === 'rider' && r.rider_id !== actor.id) || (actor.role === 'user' && r.customer_id !== actor.id) || (actor.role === 'merchant' && r.merchant_id !== actor.merchant)) {
+      throw new InfraError('INFRA_ERR_NOT_FOUND', `delivery ${id} not found`);
+    }
     return r;
   }
 
-  async get(id: string, actor: Actor): Promise<DeliveryView> {
+  async get(id: string, actor: Viewer): Promise<DeliveryView> {
     return this.view(this.db, await this.load(this.db, id, actor), actor);
   }
 
-  async list(q: DeliveryQuery, actor: Actor): Promise<{ items: DeliveryView[] }> {
+  async list(q: DeliveryQuery, actor: Viewer): Promise<{ items: DeliveryView[] }> {
     const rows = await deliveryStore.list(dd(this.db), {
       ...(q.order ? { order: q.order } : {}), ...(q.job ? { job: q.job } : {}),
       ...(actor.role === 'rider' ? { rider: actor.id } : q.rider ? { rider: q.rider } : {}),
       ...(actor.role === 'user' ? { customer: actor.id } : {}),
+      ...(actor.role === 'merchant' ? { merchant: actor.merchant ?? '-' } : {}),
       limit: q.limit ?? 50,
     });
     return { items: await Promise.all(rows.map((r) => this.view(this.db, r, actor))) };
   }
 
-  private async view(db: AnyDb, r: DeliveryRow, actor: Actor): Promise<DeliveryView> {
+  private async view(db: AnyDb, r: DeliveryRow, actor: Viewer): Promise<DeliveryView> {
     const history = await this.flows.history(db as FlowDb, FLOW, r.id);
     return {
       id: r.id, jobId: r.job_id, orderId: r.order_id, riderId: r.rider_id, customer: r.customer_id, status: r.status,
       pickup: { lat: r.pickup_lat, lng: r.pickup_lng }, dropoff: { lat: r.dropoff_lat, lng: r.dropoff_lng }, proofPolicy: r.proof_policy,
-      ...(actor.role === 'rider' ? {} : { code: r.code }),
+      ...(actor.role === 'rider' || actor.role === 'merchant' ? {} : { code: r.code }),
       proof: r.proof ? JSON.parse(r.proof) as DeliveryView['proof'] : null,
       history: history.map((h) => ({ ...h, at: iso(h.at) })),
       allowedEvents: this.flows.allowedEvents(FLOW, r.status, actor.role),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { distanceM } from '@infra/core';
-import { predictEta, SpeedModel } from './speed.js';
+import { SpeedModel } from './speed.js';
+import { predictAlong, straightTravelS, type Stop } from './itinerary.js';
 
 const fix = (riderId: string, lat: number, ts: number, extra: { speed?: number; flagged?: boolean } = {}) => ({ riderId, lat, lng: 13.4, ts, ...extra });
 
@@ -32,27 +33,34 @@ describe('SpeedModel', () => {
   });
 });
 
-describe('predictEta', () => {
-  const pickup = { lat: 52.01, lng: 13.4 };
-  const dropoff = { lat: 52.03, lng: 13.4 };
+describe('predictAlong (ETAs along a rider\'s stop sequence)', () => {
   const pos = { lat: 52.0, lng: 13.4 };
-  const toPickupS = distanceM(pos.lat, pos.lng, pickup.lat, pickup.lng) / 5; // about 1112 m at 5 m/s
-  const legS = distanceM(pickup.lat, pickup.lng, dropoff.lat, dropoff.lng) / 5;
+  const p1 = { lat: 52.01, lng: 13.4 };
+  const d1 = { lat: 52.02, lng: 13.4 };
+  const p2 = { lat: 52.03, lng: 13.4 };
+  const d2 = { lat: 52.04, lng: 13.4 };
+  const at5 = (a: { lat: number; lng: number }, b: { lat: number; lng: number }) => straightTravelS(a, b, 5, 1);
+  const stop = (deliveryId: string, kind: 'pickup' | 'dropoff', p: { lat: number; lng: number }, serviceS: number, arrived = false): Stop => ({ deliveryId, kind, ...p, serviceS, arrived });
+  const leg = (a: { lat: number; lng: number }, b: { lat: number; lng: number }) => distanceM(a.lat, a.lng, b.lat, b.lng) / 5;
 
-  it('before pickup: travel to the pickup, the dwell, then the drop-off leg (x detour)', () => {
-    const eta = predictEta({ status: 'heading_to_pickup', position: pos, pickup, dropoff, speedMps: 5, detour: 1, pickupDwellS: 120, now: 1_000_000 })!;
-    expect(eta.pickupAt).toBe(1_000_000 + Math.round(toPickupS * 1000));
-    expect(eta.dropoffAt).toBe(1_000_000 + Math.round((toPickupS + 120 + legS) * 1000));
-    const slower = predictEta({ status: 'assigned', position: pos, pickup, dropoff, speedMps: 5, detour: 1.5, pickupDwellS: 0, now: 0 })!;
-    expect(slower.pickupAt).toBe(Math.round(toPickupS * 1.5 * 1000));
+  it('one delivery: travel to the pickup, its dwell, then the drop-off leg (x detour)', () => {
+    const eta = predictAlong([stop('a', 'pickup', p1, 120), stop('a', 'dropoff', d1, 60)], pos, at5, 1_000_000)!.get('a')!;
+    expect(eta.pickupAt).toBe(1_000_000 + Math.round(leg(pos, p1) * 1000));
+    expect(eta.dropoffAt).toBe(1_000_000 + Math.round((leg(pos, p1) + 120 + leg(p1, d1)) * 1000));
+    const slower = predictAlong([stop('a', 'pickup', p1, 0), stop('a', 'dropoff', d1, 0)], pos, (a, b) => straightTravelS(a, b, 5, 1.5), 0)!.get('a')!;
+    expect(slower.pickupAt).toBe(Math.round(leg(pos, p1) * 1.5 * 1000));
   });
 
-  it('after pickup only the way to the customer counts; done legs are null; no position, no estimate', () => {
-    const mid = { lat: 52.02, lng: 13.4 };
-    const eta = predictEta({ status: 'heading_to_customer', position: mid, pickup, dropoff, speedMps: 10, detour: 1, pickupDwellS: 120, now: 0 })!;
-    expect(eta).toEqual({ pickupAt: null, dropoffAt: Math.round((distanceM(mid.lat, mid.lng, dropoff.lat, dropoff.lng) / 10) * 1000) });
-    expect(predictEta({ status: 'at_pickup', position: undefined, pickup, dropoff, speedMps: 5, detour: 1, pickupDwellS: 60, now: 0 })).toEqual({ pickupAt: null, dropoffAt: Math.round((60 + legS) * 1000) });
-    expect(predictEta({ status: 'assigned', position: undefined, pickup, dropoff, speedMps: 5, detour: 1, pickupDwellS: 0, now: 0 })).toBeUndefined();
-    expect(predictEta({ status: 'delivered', position: pos, pickup, dropoff, speedMps: 5, detour: 1, pickupDwellS: 0, now: 0 })).toEqual({ pickupAt: null, dropoffAt: null });
+  it('a second delivery waits for the stops before it, with their service times', () => {
+    const etas = predictAlong([stop('a', 'pickup', p1, 30), stop('a', 'dropoff', d1, 20), stop('b', 'pickup', p2, 30), stop('b', 'dropoff', d2, 20)], pos, at5, 0)!;
+    expect(etas.get('b')!.pickupAt).toBe(Math.round((leg(pos, p1) + 30 + leg(p1, d1) + 20 + leg(d1, p2)) * 1000));
+    expect(etas.get('b')!.dropoffAt).toBe(Math.round((leg(pos, p1) + 30 + leg(p1, d1) + 20 + leg(d1, p2) + 30 + leg(p2, d2)) * 1000));
+  });
+
+  it('a stop the rider is at gives no arrival but its remaining service; no position, no estimate', () => {
+    const etas = predictAlong([stop('a', 'pickup', p1, 60, true), stop('a', 'dropoff', d1, 0)], undefined, at5, 0)!;
+    expect(etas.get('a')).toEqual({ pickupAt: null, dropoffAt: Math.round((60 + leg(p1, d1)) * 1000) });
+    expect(predictAlong([stop('a', 'pickup', p1, 0), stop('a', 'dropoff', d1, 0)], undefined, at5, 0)).toBeUndefined();
+    expect(predictAlong([], pos, at5, 0)!.size).toBe(0);
   });
 });

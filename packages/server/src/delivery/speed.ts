@@ -59,39 +59,3 @@ export class SpeedModel {
     return this.shrink(this.riders.get(riderId), this.zoneSpeed(zone));
   }
 }
-
-export interface EtaInput {
-  status: string;
-  position: { lat: number; lng: number } | undefined;
-  pickup: { lat: number; lng: number };
-  dropoff: { lat: number; lng: number };
-  speedMps: number;
-  detour: number;
-  pickupDwellS: number;
-  now: number;
-}
-
-/**
- * Predicted arrival at the pickup and at the customer (epoch ms), from the rider's position along the remaining
- * legs (straight line x detour, at the learned speed). null for a leg already done; undefined without a position.
- */
-export function predictEta(x: EtaInput): { pickupAt: number | null; dropoffAt: number | null } | undefined {
-  const legS = (a: { lat: number; lng: number }, b: { lat: number; lng: number }): number => (distanceM(a.lat, a.lng, b.lat, b.lng) * x.detour) / x.speedMps;
-  const ms = (s: number): number => Math.round(s * 1000);
-  switch (x.status) {
-    case 'assigned':
-    case 'heading_to_pickup': {
-      if (!x.position) return undefined;
-      const toPickup = legS(x.position, x.pickup);
-      return { pickupAt: x.now + ms(toPickup), dropoffAt: x.now + ms(toPickup + x.pickupDwellS + legS(x.pickup, x.dropoff)) };
-    }
-    case 'at_pickup':
-      return { pickupAt: null, dropoffAt: x.now + ms(x.pickupDwellS + legS(x.pickup, x.dropoff)) };
-    case 'picked_up':
-    case 'heading_to_customer':
-      if (!x.position) return undefined;
-      return { pickupAt: null, dropoffAt: x.now + ms(legS(x.position, x.dropoff)) };
-    default:
-      return { pickupAt: null, dropoffAt: null };
-  }
-}

@@ -4,6 +4,8 @@ export interface DeliveryTables {
   deliveries: {
     id: string; job_id: string; order_id: string; customer_id: string | null; rider_id: string; zone: string; status: string;
     pickup_lat: number; pickup_lng: number; dropoff_lat: number; dropoff_lng: number; proof_policy: string; code: string; code_failures: number; proof: string | null;
+    /** the job's merchant (null = none) and capacity units */
+    merchant_id: string | null; units: number;
     created_at: number; updated_at: number; finished_at: number | null;
   };
   delivery_etas: { id: Generated<number>; delivery_id: string; kind: 'pickup' | 'dropoff'; made_at: number; predicted_at: number; actual_at: number | null };
@@ -17,15 +19,16 @@ export const deliveryStore = {
   },
   get: (db: DeliveryDb, id: string) => db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst(),
   byJob: (db: DeliveryDb, jobId: string) => db.selectFrom('deliveries').selectAll().where('job_id', '=', jobId).executeTakeFirst(),
-  list(db: DeliveryDb, f: { order?: string; job?: string; rider?: string; customer?: string; limit: number }) {
+  list(db: DeliveryDb, f: { order?: string; job?: string; rider?: string; customer?: string; merchant?: string; limit: number }) {
     let q = db.selectFrom('deliveries').selectAll();
+    if (f.merchant) q = q.where('merchant_id', '=', f.merchant);
     if (f.order) q = q.where('order_id', '=', f.order);
     if (f.job) q = q.where('job_id', '=', f.job);
     if (f.rider) q = q.where('rider_id', '=', f.rider);
     if (f.customer) q = q.where('customer_id', '=', f.customer);
     return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute();
   },
-  open: (db: DeliveryDb) => db.selectFrom('deliveries').selectAll().where('finished_at', 'is', null).execute(),
+  open: (db: DeliveryDb) => db.selectFrom('deliveries').selectAll().where('finished_at', 'is', null).orderBy('created_at').orderBy('id').execute(),
   async update(db: DeliveryDb, id: string, set: Partial<DeliveryRow>): Promise<void> {
     await db.updateTable('deliveries').set(set).where('id', '=', id).execute();
   },

@@ -9,7 +9,7 @@ const anyone = { roles: ['admin', 'service', 'user'] as const };
 export function orderRoutes(service: OrderService): FastifyPluginAsync {
   return async (app) => {
     const r = app.withTypeProvider<TypeBoxTypeProvider>();
-    const actor = (req: { user?: { sub: string; role: 'admin' | 'service' | 'user' | 'rider' } }) => ({ id: req.user!.sub, role: req.user!.role });
+    const actor = (req: { user?: { sub: string; role: import('@infra/core').Role } }) => ({ id: req.user!.sub, role: req.user!.role });
     r.post('/orders', {
       config: anyone,
       schema: { tags, summary: 'Create an order: totals computed here, stock reserved (FEFO/FIFO), 409 INFRA_ERR_OUT_OF_STOCK when short. Honours Idempotency-Key.', headers: IdempotencyHeaders, body: CreateOrderBody, response: { 201: OrderView } },

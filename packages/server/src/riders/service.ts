@@ -43,6 +43,8 @@ export interface AvailableQuery {
 export interface RiderActor {
   id: string;
   role: Role;
+  /** merchant staff: the merchant whose riders it manages */
+  merchant?: string;
 }
 
 export type FleetSettings = InfraConfig['fleet'];
@@ -136,6 +138,13 @@ export class RiderService {
 
   private self(actor: RiderActor, id: string): void {
     if (actor.role === 'rider' && actor.id !== id) throw new InfraError('INFRA_ERR_FORBIDDEN', 'a rider token may only read or change its own rider');
+    // merchant staff see their merchant's riders only: any other is not there for them
+    if (actor.role === 'merchant' && this.riders.get(id)?.row.merchant_id !== actor.merchant) throw new InfraError('INFRA_ERR_NOT_FOUND', `rider ${id} not found`);
+  }
+
+  /** Merchant staff may act on their merchant's riders only (404 for any other); other roles as the route allows. */
+  assertVisible(id: string, actor: RiderActor): void {
+    this.self(actor, id);
   }
 
   private state(id: string): RiderState {

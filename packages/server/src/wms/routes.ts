@@ -13,7 +13,7 @@ const tags = ['wms'];
 export function wmsRoutes(service: WmsService, waves: WaveService): FastifyPluginAsync {
   return async (app) => {
     const r = app.withTypeProvider<TypeBoxTypeProvider>();
-    const actor = (req: { user?: { sub: string; role: 'admin' | 'service' | 'user' | 'rider' } }) => ({ id: req.user!.sub, role: req.user!.role });
+    const actor = (req: { user?: { sub: string; role: import('@infra/core').Role } }) => ({ id: req.user!.sub, role: req.user!.role });
     r.post('/wms/warehouses', { config: staff, schema: { tags, summary: 'Create a warehouse', body: WarehouseBody, response: { 201: WarehouseView } } },
       async (req, reply) => reply.code(201).send(await service.createWarehouse(req.body)));
     r.get('/wms/warehouses', { config: staff, schema: { tags, summary: 'List warehouses', response: { 200: WarehouseList } } }, async () => service.listWarehouses());
