@@ -79,6 +79,8 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
     // dispatch assigns pooled jobs to riders by zone strategy; each assignment starts a delivery in the same transaction
     dispatch = new DispatchService(db, riders, ctx.config.dispatch, kick, async (orderId) => (await orders.get(orderId, { id: 'dispatch', role: 'admin' }).catch(() => undefined))?.customer, log);
     deliveries = new DeliveryService(db, engine, exceptions, dispatch, geofences, riders, ctx.config.dispatch, kick, log);
+    // a delivered job delivers its order too, in the same transaction, when the order's flow is at that step
+    deliveries.whenDelivered((trx, orderId, reason) => orders.deliveredByCourier(trx, orderId, reason));
     dispatch.onAssigned(deliveries.hook);
     const retryDelivery = deliveries;
     exceptions.registerAction('delivery', 'retry', async (e, actor) => retryDelivery.retry(e.entity.id, actor));

@@ -219,7 +219,7 @@ describe('delivery flow', () => {
     expect(again.body.items[0].jobId).not.toBe(job.body.id);
   });
 
-  it('a job for a real order: its customer is the order\'s, and delivery events reach them on orders/{orderId}', async () => {
+  it('a job for a real order: its customer is the order\'s, delivery events reach them on orders/{orderId}, and delivering it delivers the order', async () => {
     const ok = (r: { status: number; body: unknown }) => expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
     ok(await s.call('POST', '/wms/warehouses', admin, { code: 'WH1', name: 'Main' }));
     ok(await s.call('POST', '/wms/locations', admin, { warehouse: 'WH1', zone: 'A', aisle: '01', bin: '01' }));
@@ -233,6 +233,7 @@ describe('delivery flow', () => {
     const client = await s.mqtt('dave', 'user');
     const box = inbox(client);
     await client.subscribeAsync(topics.order(order.body.id), { qos: 1 }); // granted to the customer at order creation
+    for (const event of ['pay', 'allocate', 'start_picking', 'pack', 'ship']) ok(await s.call('POST', `/orders/${order.body.id}/events`, admin, { event }));
 
     const o1 = await newRider('o1');
     expect((await s.call('POST', '/riders/o1/duty', o1.token, { onDuty: true })).status).toBe(200);
@@ -246,6 +247,11 @@ describe('delivery flow', () => {
     for (const e of ['start', 'arrive_pickup', 'pick_up', 'depart_pickup', 'arrive_customer']) ok(await s.call('POST', `/delivery/${id}/events`, admin, { event: e }));
     ok(await s.call('POST', `/delivery/${id}/events`, o1.token, { event: 'deliver', proof: { code: assigned.data.code } }));
     await box.next((m) => m.data.type === 'delivery.status' && m.data.to === 'delivered');
+    // the order was shipped: its deliver fired in the same transaction, by the delivery module
+    await box.next((m) => m.data.type === 'order.status' && m.data.to === 'delivered');
+    const delivered = await s.call('GET', `/orders/${order.body.id}`, dave);
+    expect(delivered.body.status).toBe('delivered');
+    expect(delivered.body.history.at(-1)).toMatchObject({ from: 'shipped', to: 'delivered', event: 'deliver', actor: 'delivery', actorRole: 'service', reason: `delivery ${id} delivered by rider o1` });
     expect((await s.call('GET', `/delivery?order=${order.body.id}`, dave)).body.items.map((d: { id: string }) => d.id)).toEqual([id]);
     expect((await s.call('GET', `/delivery?order=${order.body.id}`, await s.token('eve', 'user'))).body.items).toEqual([]);
   });

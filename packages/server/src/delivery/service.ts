@@ -33,6 +33,8 @@ export const MAX_CODE_FAILURES = 5;
  */
 export class DeliveryService {
   private readonly fences = new Map<string, (() => void)[]>();
+  /** run inside the transaction that marks a delivery delivered (the orders module fires the order's `deliver`) */
+  private deliveredHooks: ((trx: AnyDb, orderId: string, reason: string) => Promise<unknown>)[] = [];
   private readonly queues = new Map<string, Promise<unknown>>();
   readonly eta: EtaService;
 
@@ -147,6 +149,11 @@ export class DeliveryService {
     await this.fire(id, { event }, SYSTEM);
   }
 
+  /** Adds work to the transaction in which a delivery becomes delivered (all or nothing with it). */
+  whenDelivered(hook: (trx: AnyDb, orderId: string, reason: string) => Promise<unknown>): void {
+    this.deliveredHooks.push(hook);
+  }
+
   /** Fires a flow event (rider: own deliveries only). deliver needs proof; a failure raises an exception; an end releases the rider. */
   async fire(id: string, body: DeliveryEventBody, actor: Actor): Promise<DeliveryView> {
     const row = await this.load(this.db, id, actor);
@@ -167,6 +174,7 @@ export class DeliveryService {
       if (FAILURE_STATES.has(fired.to)) {
         await this.exceptions.raise({ type: `delivery_${body.event}`, severity: 'high', entityType: 'delivery', entityId: id, detail: `delivery ${id} (order ${row.order_id}, rider ${row.rider_id}) failed: ${body.event}${body.reason ? `: ${body.reason}` : ''}` }, trx as ExceptionDb);
       }
+      if (fired.to === 'delivered') for (const hook of this.deliveredHooks) await hook(trx, row.order_id, `delivery ${id} delivered by rider ${row.rider_id}`);
       if (final) {
         await this.dispatch.finish(trx, row.job_id, fired.to === 'delivered' ? 'delivered' : fired.to === 'cancelled' ? 'cancelled' : 'failed', now);
         if (row.customer_id) {

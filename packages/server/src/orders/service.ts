@@ -15,6 +15,8 @@ type AnyDb = Kysely<any>;
 const o = (db: AnyDb): OrderDb => db as OrderDb;
 const FLOW = 'order';
 const iso = (ms: number): string => new Date(ms).toISOString();
+/** who fires an order's `deliver` when its delivery completes: the delivery module, as a backend */
+const COURIER: Actor = { id: 'delivery', role: 'service' };
 
 export interface CreateResult {
   order: OrderView;
@@ -221,13 +223,13 @@ export class OrderService {
   }
 
   /**
-   * The order's delivery (a rider's job) was completed: the order fires `deliver` when its flow allows it now, and
-   * says so; otherwise nothing changes (a food order's flow may have no shipping states at all).
+   * The order's delivery (a rider's job) was completed, in the delivery's own transaction: the order fires `deliver`
+   * when its flow allows it now (true), else nothing changes (false: no such order, or a flow without that step now).
    */
-  async deliveredByCourier(id: string, actor: Actor): Promise<boolean> {
-    const r = await orderStore.order(o(this.db), id);
-    if (!r || !this.flows.allowedEvents(FLOW, r.status, actor.role).includes('deliver')) return false;
-    await this.fire(id, { event: 'deliver', reason: 'delivery completed' }, actor);
+  async deliveredByCourier(trx: AnyDb, id: string, reason: string): Promise<boolean> {
+    const r = await orderStore.order(o(trx), id);
+    if (!r || !this.flows.allowedEvents(FLOW, r.status, COURIER.role).includes('deliver')) return false;
+    await this.fireIn(trx, r, { event: 'deliver', reason }, COURIER);
     return true;
   }
 
