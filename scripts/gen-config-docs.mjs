@@ -137,10 +137,8 @@ function defaultsYaml(schema, indent = '') {
  * Checked against the schema, so a renamed or removed key fails the generator instead of rotting here.
  */
 const notYet = {
-  modules: 'Accepted and validated, but no domain module ships yet: the list has no effect today.',
+  modules: 'The server serves only the listed fulfillment APIs (`orders`, `wms`, `exceptions`, `dispatch`: riders, jobs and planning, and its assignment loop; `delivery`); `[]` serves them all. Unlisted ones answer 404; the services behind them still run, because modules call each other (orders reserve stock through the WMS). The broker and media run all their modules whatever the list says, and `aftersales` and `calls` have nothing behind them yet.',
   'storage.url': 'Only the empty default works: `infra up` refuses any other value (a postgres:// URL included) with INFRA_ERR_UNSUPPORTED. PostgreSQL is planned (fulfillment storage).',
-  'mqtt.maxPacketBytes': 'Enforced on MQTT over WebSocket only (as the WebSocket message limit); MQTT over TCP does not enforce it yet.',
-  'media.ffmpeg': 'Only located and reported today (`infra doctor`, `/ready`, the media log): transcoding, HLS and recording are planned (media pipeline).',
 };
 
 // ---------------------------------------------------------------- docs/config.md

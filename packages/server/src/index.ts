@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { listenOn, urlHost, type Health, type RunningService, type ServiceContext, type TokenIssuer, type Endpoint, type UpgradeHandler, type UpgradeRouter } from '@infra/core';
+import { listenOn, urlHost, type moduleNames, type Health, type RunningService, type ServiceContext, type TokenIssuer, type Endpoint, type UpgradeHandler, type UpgradeRouter } from '@infra/core';
 import { buildGateway, type RoutePlugin } from './gateway/app.js';
 import { AuthService, authRoutes } from './auth/index.js';
 import { defaultOrderFlowYaml, FlowEngine, loadFlows, parseFlow, startTimeoutSweeper } from './flows/index.js';
@@ -85,8 +85,13 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
     const retryDelivery = deliveries;
     exceptions.registerAction('delivery', 'retry', async (e, actor) => retryDelivery.retry(e.entity.id, actor));
     await deliveries.resume();
-    if (ctx.bus) stopReplies = await listenForOfferReplies(ctx.bus, dispatch, log);
-    dispatch.start();
+    // `modules` in infra.yaml picks the domain APIs this stack serves ([] = all); services behind them always exist,
+    // because modules call each other (orders reserve through the WMS, deliveries raise exceptions).
+    const serves = (m: (typeof moduleNames)[number]): boolean => ctx.config.modules.length === 0 || ctx.config.modules.includes(m);
+    if (serves('dispatch')) {
+      if (ctx.bus) stopReplies = await listenForOfferReplies(ctx.bus, dispatch, log);
+      dispatch.start();
+    }
     // An order's exception resolves with `cancel` (the flow's cancel event, as the resolver) or `refund` (what was captured).
     exceptions.registerAction('order', 'cancel', async (e, actor) => void (await orders.fire(e.entity.id, { event: 'cancel', reason: `exception ${e.id} (${e.type})` }, actor)));
     exceptions.registerAction('order', 'refund', async (e, actor) => void (await orders.refund(e.entity.id, `exception ${e.id} (${e.type})`, actor)));
@@ -105,7 +110,13 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
       tls: ctx.tls,
       plugins: [
         { name: 'auth', plugin: authRoutes(auth) },
-        { name: 'fulfillment', plugin: fulfillmentRoutes(ctx.config.fulfillment.rateLimit, [orderRoutes(orders), wmsRoutes(wms, new WaveService(db)), exceptionRoutes(exceptions), riderRoutes(riders), dispatchRoutes(dispatch, riders), deliveryRoutes(deliveries), planRoutes(new RoutePlanner(ctx.config.routing))]) },
+        { name: 'fulfillment', plugin: fulfillmentRoutes(ctx.config.fulfillment.rateLimit, [
+          ...(serves('orders') ? [orderRoutes(orders)] : []),
+          ...(serves('wms') ? [wmsRoutes(wms, new WaveService(db))] : []),
+          ...(serves('exceptions') ? [exceptionRoutes(exceptions)] : []),
+          ...(serves('dispatch') ? [riderRoutes(riders), dispatchRoutes(dispatch, riders), planRoutes(new RoutePlanner(ctx.config.routing))] : []),
+          ...(serves('delivery') ? [deliveryRoutes(deliveries)] : []),
+        ]) },
         ...(opts.plugins ?? []),
       ],
     });

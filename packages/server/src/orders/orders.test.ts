@@ -145,3 +145,20 @@ describe('rate limit', () => {
     }
   });
 });
+
+describe('modules in infra.yaml', () => {
+  it('serves only the listed domain APIs: unlisted ones are 404, listed ones work (orders still reserve through the WMS)', async () => {
+    const m = await startFulfillment({ yaml: 'version: 1\nmodules: [orders, wms]\nhttp:\n  port: 0\nfulfillment:\n  rateLimit: 100000\n' });
+    try {
+      const a = await m.token('admin', 'admin');
+      await seedBasics(m, a, [{ sku: 'MUG', qty: 5 }]);
+      expect((await m.call('POST', '/orders', { token: a, body: { customer: 'c', address, lines: [{ sku: 'MUG', qty: 1, unitPrice: 899 }] } })).status).toBe(201);
+      for (const path of ['/exceptions', '/riders', '/dispatch/jobs/job_x', '/delivery']) {
+        const r = await m.call('GET', path, { token: a });
+        expect([r.status, r.body.type], path).toEqual([404, 'INFRA_ERR_NOT_FOUND']);
+      }
+    } finally {
+      await m.close();
+    }
+  });
+});
