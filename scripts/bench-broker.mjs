@@ -7,7 +7,11 @@
 // Each row is the median (by CPU per message) of --runs runs (default 3) after one warm-up run.
 // Usage: npm run bench:broker [-- --count 20000 --timeout 30 --runs 3]   (BENCH_CPU_PROF=dir writes a CPU profile of our broker)
 // IM end to end (1:1 and a 100-member group) with mosquitto's raw QoS 1 as the reference:
-//        npm run bench:im [-- --im-count 3000 --group-count 300]
+//        npm run bench:im [-- --im-count 20000 --im-pairs 20 --im-window 20 --group-count 300 --im-only direct|group]
+//   1:1 is --im-pairs direct conversations at once (sender a_i → receiver b_i, each its own MQTT connection), each
+//   sender keeping up to --im-window im/send publishes unacknowledged, --im-count messages in all: the broker (one
+//   Node thread storing and delivering) is the bottleneck, not one client's pacing or one socket's round trips.
+//   The group run is one sender into a 100-member group (99 receivers). Both start after a warm-up.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -28,9 +32,11 @@ if (args[0] === '--serve') {
   const config = core.parseConfigText('version: 1\nmqtt:\n  port: 0\nim:\n  maxGroupSize: 1000\n  sendRate: 1000000\n  sendBurst: 1000000\n', 'infra.yaml', {}, []);
   const broker = await startBroker({ config, secrets: { jwtSecret: secret, streamKeySalt: secret }, logger: core.createLogger({ level: 'error' }), dataDir: args[1] }, { issuer: new core.TokenIssuer(secret) });
   const svc = { sub: 'bench', role: 'service', exp: 0 };
-  const direct = await broker.im.create(svc, { kind: 'direct', members: ['im-a', 'im-b'] });
+  const pairs = Number(args[2] ?? '1');
+  const direct = [];
+  for (let i = 0; i < pairs; i++) direct.push((await broker.im.create(svc, { kind: 'direct', members: [`im-a${i}`, `im-b${i}`] })).conversation.id);
   const group = await broker.im.create(svc, { kind: 'group', members: Array.from({ length: 100 }, (_, i) => `g${i}`) });
-  process.stdout.write(`CONV ${direct.conversation.id} ${group.conversation.id}\n`);
+  process.stdout.write(`CONV ${direct.join(',')} ${group.conversation.id}\n`);
   process.stdout.write(`PORT ${broker.endpoints[0].port}\n`);
   process.on('SIGTERM', () => void broker.close().then(() => process.exit(0)));
   await new Promise(() => undefined);
@@ -56,21 +62,23 @@ const freePort = () => new Promise((resolve) => { const s = createServer(); s.li
 const cpuMs = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return ((Number(f[11]) + Number(f[12])) * 1000) / 100; };
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN; };
 
-async function startOurs(dir) {
-  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), fileURLToPath(import.meta.url), '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startOurs(dir, pairs = 1) {
+  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), fileURLToPath(import.meta.url), '--serve', dir, String(pairs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const port = await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => { out += d; const m = /PORT (\d+)/.exec(out); if (m) resolve(Number(m[1])); });
     child.once('exit', (code) => reject(new Error(`our broker exited with ${code}`)));
   });
-  const [directConv, groupConv] = /CONV (\S+) (\S+)/.exec(out)?.slice(1) ?? [];
-  return { name: 'infra (aedes, auth+ACL on)', pid: child.pid, port, auth: true, directConv, groupConv, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+  const [directConvs, groupConv] = /CONV (\S+) (\S+)/.exec(out)?.slice(1) ?? [];
+  return { name: 'infra (aedes, auth+ACL on)', pid: child.pid, port, auth: true, directConvs: directConvs?.split(',') ?? [], groupConv, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
 }
 
 async function startMosquitto(dir) {
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`);
+  // max_queued_messages 0 = no cap (mosquitto's default of 1000 drops QoS 1 messages for a subscriber that falls
+  // behind on a loaded machine, and the run then waits for the timeout); aedes queues without a cap too
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nlog_dest none\n`);
   const child = spawn(mosquittoBin, ['-c', conf], { stdio: 'ignore' });
   for (let i = 0; i < 50; i++) {
     const ok = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 500 }).then((c) => c.endAsync().then(() => true), () => false);
@@ -112,63 +120,76 @@ async function run(broker, qos) {
   const cpu = cpuMs(broker.pid) - cpu0;
   await pub.endAsync();
   await sub.endAsync();
-  return { broker: broker.name, qos, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN };
+  return { broker: broker.name, qos, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000) };
 }
 
 /**
- * IM end to end: `sender` publishes QoS 1 im/send messages into a conversation; every receiver counts the `message`
- * events on its inbox. Deliveries = messages × receivers; latency from publish to each delivery.
+ * IM end to end: each flow's sender publishes QoS 1 im/send messages into its conversation, keeping at most `window`
+ * unacknowledged; every receiver counts the `message` events on its inbox. All flows run at once. Deliveries =
+ * messages × receivers; latency from publish to each delivery.
  */
-async function runIm(broker, label, convId, sender, receivers, messages) {
+async function runIm(broker, label, flows, messagesPerFlow, window) {
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const connect = async (user) => mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, username: user, password: await issuer.sign(user, 'user', 600) });
+  const receivers = flows.flatMap((f) => f.receivers);
   const subs = await Promise.all(receivers.map(connect));
-  const pub = await connect(sender);
-  const expected = messages * receivers.length;
+  const pubs = await Promise.all(flows.map((f) => connect(f.sender)));
+  const expected = messagesPerFlow * receivers.length;
   const runId = Math.random().toString(36).slice(2, 10);
   const lat = [];
   let got = 0;
   const done = new Promise((resolve) => {
     const timer = setTimeout(resolve, timeoutS * 1000);
-    for (const [i, c] of subs.entries()) {
+    for (const c of subs) {
       c.on('message', (_t, payload) => {
         const e = JSON.parse(payload.toString());
         if (e.kind !== 'message') return;
         lat.push(performance.now() - Number(e.message.body.text));
         if (++got >= expected) { clearTimeout(timer); resolve(); }
       });
-      c.subscribe(`im/u/${receivers[i]}`, { qos: 1 });
     }
   });
   await Promise.all(subs.map((c, i) => c.subscribeAsync(`im/u/${receivers[i]}`, { qos: 1 })));
   const cpu0 = cpuMs(broker.pid);
   const t0 = performance.now();
-  let inflight = 0;
-  for (let i = 0; i < messages; i++) {
-    while (inflight >= 100) await new Promise((r) => setImmediate(r));
-    inflight++;
-    pub.publish('im/send', JSON.stringify({ convId, clientMsgId: `${runId}-${i}`, type: 'text', body: { text: performance.now().toFixed(3) } }), { qos: 1 }, () => { inflight--; });
-    if (performance.now() - t0 > timeoutS * 1000) break;
-  }
+  await Promise.all(flows.map(async (f, k) => {
+    let inflight = 0;
+    for (let i = 0; i < messagesPerFlow; i++) {
+      while (inflight >= window) await new Promise((r) => setImmediate(r));
+      inflight++;
+      pubs[k].publish('im/send', JSON.stringify({ convId: f.convId, clientMsgId: `${runId}-${k}-${i}`, type: 'text', body: { text: performance.now().toFixed(3) } }), { qos: 1 }, () => { inflight--; });
+      if (performance.now() - t0 > timeoutS * 1000) break;
+    }
+  }));
   await done;
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuMs(broker.pid) - cpu0;
-  await Promise.all([pub, ...subs].map((c) => c.endAsync()));
-  return { broker: label, qos: 1, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN };
+  await Promise.all([...pubs, ...subs].map((c) => c.endAsync()));
+  return { broker: label, qos: 1, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000) };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'infra-bench-broker-'));
 if (imMode) {
-  const imCount = Number(opt('im-count', '3000'));
+  const imCount = Number(opt('im-count', '20000'));
+  const pairs = Number(opt('im-pairs', '20'));
+  const window = Number(opt('im-window', '20'));
   const groupCount = Number(opt('group-count', '300'));
+  const only = opt('im-only', 'all');
   const rows = [];
   try {
-    const b = await startOurs(dir);
+    const b = await startOurs(dir, pairs);
     try {
-      await runIm(b, 'warm-up', b.directConv, 'im-a', ['im-b'], 200);
-      rows.push(await runIm(b, `IM 1:1 (${imCount} msgs)`, b.directConv, 'im-a', ['im-b'], imCount));
-      const members = Array.from({ length: 99 }, (_, i) => `g${i + 1}`);
-      rows.push(await runIm(b, `IM group of 100 (${groupCount} msgs × 99)`, b.groupConv, 'g0', members, groupCount));
+      const direct = b.directConvs.map((convId, i) => ({ convId, sender: `im-a${i}`, receivers: [`im-b${i}`] }));
+      if (only !== 'group') {
+        await runIm(b, 'warm-up', direct, Math.ceil(400 / pairs), window);
+        const per = Math.ceil(imCount / pairs);
+        rows.push(await runIm(b, `IM 1:1 (${pairs} pairs × ${per} msgs, ${window} in flight each)`, direct, per, window));
+      }
+      if (only !== 'direct') {
+        const members = Array.from({ length: 99 }, (_, i) => `g${i + 1}`);
+        if (only === 'group') await runIm(b, 'warm-up', [{ convId: b.groupConv, sender: 'g0', receivers: members }], 20, 100);
+        rows.push(await runIm(b, `IM group of 100 (${groupCount} msgs × 99)`, [{ convId: b.groupConv, sender: 'g0', receivers: members }], groupCount, 100));
+      }
     } finally {
       await b.stop();
     }
@@ -187,9 +208,11 @@ if (imMode) {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(`\nbench:im — im/send (QoS 1) → stored in im.db with seq → delivered to each member's im/u, loopback, ${new Date().toISOString()}\n`);
-  console.log('| run | deliveries | deliveries/s | p50 ms | p99 ms | broker CPU µs/delivery |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.broker} | ${r.delivered} | ${r.perSec} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerMsg.toFixed(1)} |`);
+  // broker CPU %: the broker process's CPU time over the run's wall time; near 100 means the broker (one thread) was the bottleneck
+  console.log('| run | deliveries | deliveries/s | p50 ms | p99 ms | broker CPU µs/delivery | broker CPU % |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.broker} | ${r.delivered} | ${r.perSec} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerMsg.toFixed(1)} | ${r.cpuPct.toFixed(0)} |`);
+  console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   const ref = rows.find((r) => r.broker.includes('reference'));
   if (ref) for (const r of rows.filter((x) => x !== ref)) console.log(`${r.broker}: ${(r.perSec / ref.perSec).toFixed(2)}× mosquitto's raw QoS 1 deliveries/s`);
   process.exit(0);

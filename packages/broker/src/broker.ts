@@ -1,23 +1,25 @@
 import { createServer, type Server as NetServer } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { join } from 'node:path';
-import { Aedes, type AedesPublishPacket } from 'aedes';
+import type { EventEmitter } from 'node:events';
+import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Kysely } from 'kysely';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import {
-  listenOn, migrateModules, openSqlite, topics, urlHost,
+  listenOn, migrateModules, openSqlite, parseDuration, topics, urlHost,
   type Endpoint, type EventBus, type Health, type RunningService, type ServiceContext, type TokenIssuer, type UpgradeRouter,
 } from '@infra/core';
 import type { ImEvent, PresenceState } from '@infra/core/topics';
 import { makeAuthenticate, claimsOf, forgetClient } from './auth/authenticate.js';
 import { mayPublish, maySubscribeAsMember, needsGrantToReceive } from './auth/acl.js';
+import { SessionOwners, sessionMigrations, type SessionTables } from './auth/sessions.js';
 import { GrantTable, grantMigrations, parseGrant, type GrantTables } from './grants/index.js';
 import { KeyDirectory, keyMigrations, type KeyTables } from './keys/index.js';
 import { openBrokerPersistence } from './persistence.js';
-import { BodyCipher, ImService, ImStore, imMigrations, imRoutes, imSendHandler, type ImTables } from './im/index.js';
+import { BodyCipher, ImService, ImStore, imMigrations, imRoutes, imSendHandler, imSyncHandler, type ImTables } from './im/index.js';
 import { ChannelAudience } from './im/audience.js';
 import { filesMigrations, startFiles, type RunningFiles } from './files/index.js';
-import { PresenceTracker, stalePresence } from './presence/index.js';
+import { IdleWatch, MAX_KEEPALIVE_S, PresenceTracker, stalePresence } from './presence/index.js';
 import { limitPacketSize, parserOf } from './guard/packet-size.js';
 import { TelemetryGate } from './telemetry/index.js';
 
@@ -37,6 +39,7 @@ export interface RunningBroker extends RunningService {
 }
 
 const IM_SEND = topics.imSend;
+const IM_SYNC = topics.imSync;
 const CHANNEL_PREFIX = 'im/c/';
 
 /**
@@ -53,7 +56,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
   try {
     const database = openSqlite<ImTables>(join(ctx.dataDir, 'im.db'));
     cleanups.push(() => database.close());
-    const applied = await migrateModules(database.db as never, [imMigrations, grantMigrations, keyMigrations, filesMigrations]);
+    const applied = await migrateModules(database.db as never, [imMigrations, grantMigrations, keyMigrations, filesMigrations, sessionMigrations]);
     if (applied.length) log.info({ applied }, 'migrations applied');
     const cipher = ctx.secrets.dataKeys ? new BodyCipher(ctx.secrets.dataKeys) : undefined;
     if (!cipher) log.warn('no INFRA_DATA_KEYS: IM message bodies are stored in clear');
@@ -93,43 +96,58 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
 
     // Late-bound: the notifier and presence publish through aedes, created below.
     let aedesRef: Aedes | undefined;
-    const pending = new Set<Promise<void>>();
-    const publish = (topic: string, payload: string, retain = false): void => {
+    // broker publishes still in progress, counted (a promise per publish was measurable on the im/send path)
+    let publishing = 0;
+    const drainWaiters: (() => void)[] = [];
+    const published = (): Promise<void> => (publishing === 0 ? Promise.resolve() : new Promise<void>((r) => drainWaiters.push(r)));
+    const publish = (topic: string, payload: string | Buffer, retain = false): void => {
       const a = aedesRef;
       if (!a || a.closed) return;
-      const p = new Promise<void>((resolve) => {
-        a.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, (err) => {
-          if (err) log.warn({ topic, err: err.message }, 'broker publish failed');
-          resolve();
-        });
+      publishing++;
+      a.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: 1, retain, dup: false }, (err) => {
+        if (err) log.warn({ topic, err: err.message }, 'broker publish failed');
+        if (--publishing === 0) for (const r of drainWaiters.splice(0)) r();
       });
-      pending.add(p);
-      void p.then(() => pending.delete(p));
     };
     const toUser = (userId: string, event: ImEvent): void => publish(topics.imUser(userId), JSON.stringify(event));
     const audience = new ChannelAudience(store);
     const im = new ImService(store, ctx.config.im, {
       toUsers: (userIds, event) => {
-        const json = JSON.stringify(event);
-        for (const u of userIds) publish(topics.imUser(u), json);
+        // one payload buffer for every recipient (aedes and mqtt-packet only read it)
+        const payload = Buffer.from(JSON.stringify(event));
+        for (const u of userIds) publish(topics.imUser(u), payload);
       },
       toChannel: (convId, event) => publish(topics.imChannel(convId), JSON.stringify(event)),
       membershipChanged: (convId, userId, present) => audience.update(convId, userId, present),
     }, Date.now, files.references);
     const onSend = imSendHandler(im, toUser, log);
+    const onSync = imSyncHandler(im, toUser, log);
     const presence = new PresenceTracker((userId: string, state: PresenceState) => publish(topics.presence(userId), JSON.stringify(state), true));
-    const tracksPresence = (role: string): boolean => role === 'user' || role === 'rider';
+    // every device role (user, rider, merchant staff) has presence; backends do not
+    const tracksPresence = (role: string): boolean => role !== 'service' && role !== 'admin';
+    // devices that ping less often than im.heartbeat (or never) are closed after 1.5 × it of silence (presence/heartbeat.ts)
+    const idle = new IdleWatch(Math.min(parseDuration(ctx.config.im.heartbeat), MAX_KEEPALIVE_S), (client) => {
+      const c = client as Client;
+      if (c.closed) return;
+      log.info({ clientId: c.id, silentMs: idle.limitMs }, 'mqtt connection silent beyond 1.5 × im.heartbeat: closed');
+      c.close();
+    });
     const telemetry = new TelemetryGate(ctx.config.fleet, log);
 
     const aedes = await Aedes.createBroker({
       id: `infra-${ctx.config.name}`,
       persistence: durable.persistence,
-      authenticate: makeAuthenticate(opts.issuer, log),
+      authenticate: makeAuthenticate(opts.issuer, log, new SessionOwners(database.db as unknown as Kysely<SessionTables>)),
+      preConnect(client, packet, done) {
+        idle.connecting(client, packet.keepalive ?? 0);
+        done(null, true);
+      },
       authorizePublish(client, packet, done) {
         if (client === null) return done(null); // the broker's own publishes (will, $SYS, IM deliveries)
         const user = claimsOf(client);
         if (user && mayPublish(user, packet.topic)) {
           if (packet.topic === IM_SEND) return onSend(user, client.id, packet, done);
+          if (packet.topic === IM_SYNC) return onSync(user, client.id, packet, done);
           if (packet.topic.charCodeAt(0) === 102 /* f */) telemetry.inspect(client.id, packet); // fleet/{riderId}/loc fixes
           // a device's own presence publish may only say away/online; the broker publishes the full retained state instead
           if (tracksPresence(user.role) && packet.topic.startsWith('presence/')) {
@@ -167,8 +185,8 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       },
       authorizeForward(client, packet): AedesPublishPacket | null {
         const topic = packet.topic;
-        // im/send is consumed by the broker, never relayed (not even to backends subscribed to #)
-        if (topic === IM_SEND) return null;
+        // im/send and im/sync are consumed by the broker, never relayed (not even to backends subscribed to #)
+        if (topic === IM_SEND || topic === IM_SYNC) return null;
         const user = claimsOf(client);
         if (!user || user.role === 'service' || user.role === 'admin') return packet;
         if (topic.startsWith(CHANNEL_PREFIX)) return audience.mayReceive(topic.slice(CHANNEL_PREFIX.length), user.sub) ? packet : null;
@@ -199,16 +217,20 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
     aedes.on('client', (client) => {
       const user = claimsOf(client);
-      if (user && tracksPresence(user.role)) presence.connected(user.sub, client.id, client);
+      if (user && tracksPresence(user.role)) {
+        idle.connected(client, parserOf(client) as unknown as EventEmitter | undefined);
+        presence.connected(user.sub, client.id, client);
+      }
     });
     aedes.on('clientDisconnect', (client) => {
       forgetClient(client);
+      idle.forget(client);
       const user = claimsOf(client);
       if (user && tracksPresence(user.role)) presence.disconnected(user.sub, client.id, client);
     });
 
     for (const state of await stalePresence(durable.persistence as Parameters<typeof stalePresence>[0])) publish(topics.presence(state.userId), JSON.stringify(state), true);
-    await Promise.all([...pending]);
+    await published();
 
     const maxPacketBytes = ctx.config.mqtt.maxPacketBytes;
     // every connection, TCP or WebSocket, refuses a packet larger than mqtt.maxPacketBytes at its header
@@ -294,7 +316,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
         unmount();
         // retained "offline" for everyone still connected, written before the state store closes
         presence.allOffline();
-        await Promise.all([...pending]);
+        await published();
         const tcpClosed = Promise.all([new Promise<void>((r) => tcp.close(() => r())), new Promise<void>((r) => (tlsServer ? tlsServer.close(() => r()) : r()))]);
         for (const ws of wss?.clients ?? []) ws.terminate();
         wss?.close();

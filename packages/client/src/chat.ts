@@ -18,7 +18,14 @@ export interface ChatOptions extends ConnectOptions {
    * highest seq per conversation goes to POST /im/conversations/{id}/delivered; senders see `delivered` events.
    */
   deliveryReceipts?: boolean;
+  /**
+   * How sync() pulls pages: 'http' (default, GET /api/v1/im/sync) or 'mqtt' (an im/sync request answered on the
+   * inbox, no HTTP round trip; each page waits at most ackTimeoutMs).
+   */
+  syncOver?: 'http' | 'mqtt';
 }
+
+type SyncPage = { messages: ImMessage[]; cursor: string; more: boolean };
 
 export type Ack = Extract<ImEvent, { kind: 'ack' }>;
 
@@ -46,6 +53,8 @@ const newClientMsgId = (): string => `${Date.now().toString(36)}-${Math.random()
 export class InfraChat {
   private readonly listeners: { [K in keyof Handlers]: Set<Handlers[K]> } = { message: new Set(), event: new Set(), presence: new Set() };
   private readonly pendingAcks = new Map<string, { resolve: (a: Ack) => void; reject: (e: Error) => void }>();
+  /** im/sync requests waiting for their `sync` event, by requestId */
+  private readonly pendingSyncs = new Map<string, { resolve: (p: SyncPage) => void; reject: (e: Error) => void }>();
   private readonly delivered = new Set<string>();
   private e2ee: E2eeKeys | undefined;
   private readonly receiptsDue = new Map<string, number>();
@@ -62,9 +71,26 @@ export class InfraChat {
     mqtt.on('connect', () => void this.sync().catch(() => undefined));
   }
 
+  /**
+   * Connects; without an explicit `keepalive` the device pings at the broker's im.heartbeat, learned from
+   * GET /api/v1/im/settings (the documented default, 60 s, if that cannot be read).
+   */
   static async connect(opts: ChatOptions): Promise<InfraChat> {
-    const client = await connectInfra(opts);
+    const keepalive = opts.keepalive ?? (await InfraChat.heartbeatOf(opts));
+    const client = await connectInfra({ ...opts, ...(keepalive !== undefined ? { keepalive } : {}) });
     return new InfraChat(client, opts);
+  }
+
+  /** the broker's im.heartbeat in seconds, or undefined when the settings cannot be read */
+  private static async heartbeatOf(opts: ChatOptions): Promise<number | undefined> {
+    try {
+      const res = await fetch(`${opts.apiUrl}/im/settings`, { headers: { authorization: `Bearer ${opts.token}` } });
+      if (!res.ok) return undefined;
+      const s = (await res.json()) as { heartbeatSeconds?: unknown };
+      return typeof s.heartbeatSeconds === 'number' && s.heartbeatSeconds > 0 ? s.heartbeatSeconds : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The sync position: persist it and pass it back as `cursor` on the next start. */
@@ -131,7 +157,7 @@ export class InfraChat {
       const fresh: ImMessage[] = [];
       try {
         for (;;) {
-          const page = await this.api<{ messages: ImMessage[]; cursor: string; more: boolean }>('GET', `/im/sync${this.cursorValue === undefined ? '' : `?since=${encodeURIComponent(this.cursorValue)}`}`);
+          const page = this.opts.syncOver === 'mqtt' ? await this.syncPageOverMqtt(this.cursorValue) : await this.api<SyncPage>('GET', `/im/sync${this.cursorValue === undefined ? '' : `?since=${encodeURIComponent(this.cursorValue)}`}`);
           for (const m of page.messages) if (this.deliver(m)) fresh.push(m);
           this.cursorValue = page.cursor;
           if (!page.more) return fresh;
@@ -141,6 +167,23 @@ export class InfraChat {
       }
     })();
     return this.syncing;
+  }
+
+  /** One sync page through the broker: publish {requestId, since} to im/sync, wait for the `sync` event with that id. */
+  private async syncPageOverMqtt(since: string | undefined): Promise<SyncPage> {
+    const requestId = `sync-${newClientMsgId()}`;
+    const answered = new Promise<SyncPage>((resolve, reject) => this.pendingSyncs.set(requestId, { resolve, reject }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      this.mqtt.publish(topics.imSync, JSON.stringify({ requestId, ...(since !== undefined ? { since } : {}) }), { qos: 1 });
+      const timeout = new Promise<never>((_r, reject) => {
+        timer = setTimeout(() => reject(new ImError('INFRA_ERR_IM_ACK_TIMEOUT', `no answer to im/sync ${requestId}`)), this.opts.ackTimeoutMs ?? 5000);
+      });
+      return await Promise.race([answered, timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.pendingSyncs.delete(requestId);
+    }
   }
 
   /** Scrollback: a page of one conversation's history before `before` (default: the newest), oldest first. */
@@ -257,7 +300,13 @@ export class InfraChat {
     const event = data as ImEvent;
     for (const h of this.listeners.event) h(event);
     if (event.kind === 'message') this.deliver(event.message);
-    else if (event.kind === 'ack' || (event.kind === 'error' && event.clientMsgId !== undefined)) {
+    else if (event.kind === 'sync' || (event.kind === 'error' && event.requestId !== undefined)) {
+      // answers to another device's im/sync requests reach this inbox too: only our own requestIds count
+      const waiter = this.pendingSyncs.get(event.requestId ?? '');
+      if (!waiter) return;
+      if (event.kind === 'sync') waiter.resolve(event);
+      else waiter.reject(new ImError(event.code, event.message));
+    } else if (event.kind === 'ack' || (event.kind === 'error' && event.clientMsgId !== undefined)) {
       const key = `${event.convId ?? ''}|${event.clientMsgId ?? ''}`;
       const waiter = this.pendingAcks.get(key);
       if (!waiter) return;

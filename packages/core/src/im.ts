@@ -58,7 +58,9 @@ export interface ImMessage {
 export type ImEvent =
   | { kind: 'message'; message: ImMessage }
   | { kind: 'ack'; convId: string; clientMsgId: string; seq: number; cursor: string; duplicate: boolean }
-  | { kind: 'error'; code: string; message: string; clientMsgId?: string; convId?: string }
+  | { kind: 'error'; code: string; message: string; clientMsgId?: string; convId?: string; requestId?: string }
+  /** the answer to an im/sync request (the MQTT form of GET /api/v1/im/sync), matched by requestId */
+  | { kind: 'sync'; requestId: string; messages: ImMessage[]; cursor: string; more: boolean }
   | { kind: 'read'; convId: string; userId: string; seq: number }
   | { kind: 'delivered'; convId: string; userId: string; seq: number }
   | { kind: 'member'; convId: string; userId: string; change: 'joined' | 'left' | 'removed' | 'role'; role?: MemberRole };

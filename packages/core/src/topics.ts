@@ -4,6 +4,8 @@
  */
 export const topics = {
   imSend: 'im/send',
+  /** a device asks for a sync page over MQTT: {requestId, since?, limit?}; the answer is a `sync` event on im/u/{self} */
+  imSync: 'im/sync',
   imUser: (userId: string) => `im/u/${userId}`,
   imChannel: (convId: string) => `im/c/${convId}`,
   presence: (userId: string) => `presence/${userId}`,

@@ -15,7 +15,7 @@ function isTopicOf(topic: string, prefix: string, id: string, suffix = ''): bool
 export function mayPublish(user: TokenClaims, topic: string): boolean {
   if (topic.charCodeAt(0) === 36 /* $ */) return false;
   if (user.role === 'service' || user.role === 'admin') return true;
-  if (topic === 'im/send') return true;
+  if (topic === 'im/send' || topic === 'im/sync') return true;
   if (isTopicOf(topic, 'presence/', user.sub)) return true;
   return user.role === 'rider' && (isTopicOf(topic, 'fleet/', user.sub, '/loc') || isTopicOf(topic, 'fleet/', user.sub, '/offers/reply'));
 }

@@ -84,4 +84,15 @@ describe('message bodies at rest', () => {
       await onlyNew.close(false);
     }
   });
+
+  it('never reuses a GCM nonce: nonces come from a CSPRNG pool, each handed out once, across refills', () => {
+    const cipher = new BodyCipher(testDataKeys);
+    const seen = new Set<string>();
+    for (let i = 0; i < 3000; i++) {
+      const { body, keyId } = cipher.seal('same text', 'same context');
+      seen.add(Buffer.from(body, 'base64').subarray(0, 12).toString('hex'));
+      if (i % 500 === 0) expect(cipher.open(body, keyId, 'same context')).toBe('same text');
+    }
+    expect(seen.size).toBe(3000); // past two refills of the 1,024-nonce pool
+  });
 });

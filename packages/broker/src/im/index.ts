@@ -3,6 +3,7 @@ export { ImStore, type ImTables } from './store.js';
 export { BodyCipher } from './cipher.js';
 export { imRoutes } from './routes.js';
 export { imSendHandler } from './send.js';
+export { imSyncHandler } from './sync-request.js';
 import { init } from './migrations/0001_init.js';
 import { bodyKey } from './migrations/0002_body_key.js';
 import { bodyKeyIndex } from './migrations/0003_body_key_index.js';

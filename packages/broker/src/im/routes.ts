@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { InfraError, type TokenClaims } from '@infra/core';
-import { AddMembersBody, Conversation, ConversationList, ConvParams, CreateConversationBody, HistoryQuery, HistoryReply, MemberList, MemberParams, MuteBody, ReadBody, SetRoleBody, SyncQuery, SyncReply } from './schema.js';
+import { AddMembersBody, ClientSettings, Conversation, ConversationList, ConvParams, CreateConversationBody, HistoryQuery, HistoryReply, MemberList, MemberParams, MuteBody, ReadBody, SetRoleBody, SyncQuery, SyncReply } from './schema.js';
 import type { ImService } from './service.js';
 
 /** The gateway verifies the bearer token and sets request.user (packages/server gateway/auth.ts); every route here needs one. */
@@ -81,6 +81,12 @@ export function imRoutes(service: ImService): FastifyPluginAsync {
     r.get('/im/conversations/:convId/messages', {
       schema: { tags, summary: 'Scrollback: a page of history before a seq, oldest first (members since they joined; backends)', params: ConvParams, querystring: HistoryQuery, response: { 200: HistoryReply } },
     }, async (request) => service.history(callerOf(request), request.params.convId, request.query.before, request.query.limit));
+    r.get('/im/settings', {
+      schema: { tags, summary: 'What a device needs from the broker’s config: the keepalive to use (im.heartbeat) and the message limits', response: { 200: ClientSettings } },
+    }, async (request) => {
+      callerOf(request);
+      return service.clientSettings();
+    });
     r.get('/im/sync', {
       schema: { tags, summary: 'Messages after this device’s cursor, in order, across the caller’s conversations', querystring: SyncQuery, response: { 200: SyncReply } },
     }, async (request) => service.sync(callerOf(request), request.query.since, request.query.limit));

@@ -98,3 +98,18 @@ export const HistoryReply = Type.Object({ messages: Type.Array(MessageSchema), m
 export const SyncReply = Type.Object({ messages: Type.Array(MessageSchema), cursor: Type.String({ description: 'pass as since= next time' }), more: Type.Boolean() });
 export const ConversationList = Type.Object({ conversations: Type.Array(Conversation) });
 export const MemberList = Type.Object({ members: Type.Array(Member) });
+
+export const ClientSettings = Type.Object({
+  heartbeatSeconds: Type.Integer({ minimum: 1, maximum: 65535, description: 'im.heartbeat: the MQTT keepalive devices should use; a connection silent for 1.5 × this is closed when its own keepalive is 0 or longer' }),
+  maxMessageBytes: Type.Integer({ description: 'im.maxMessageBytes: the largest im/send payload' }),
+  syncPageSize: Type.Integer({ description: 'im.syncPageSize: the most messages one sync page returns' }),
+  recallWindowSeconds: Type.Integer({ description: 'im.recallWindow: how long after sending a message may be recalled' }),
+});
+export type ClientSettings = Static<typeof ClientSettings>;
+
+/** An im/sync request (the MQTT form of GET /api/v1/im/sync). */
+export const SyncRequest = closed({
+  requestId: Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,64}$', description: 'chosen by the device; the `sync` event answering it carries it back' }),
+  since: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'the cursor of the last message this device has; omit for everything' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+});

@@ -28,13 +28,16 @@ export function imSendHandler(service: ImService, toUser: (userId: string, event
     } catch {
       return refuse('INFRA_ERR_MALFORMED_JSON', 'im/send payload is not JSON');
     }
-    const ids = typeof raw === 'object' && raw !== null ? (raw as { clientMsgId?: unknown; convId?: unknown }) : {};
-    const extra = {
-      ...(typeof ids.clientMsgId === 'string' ? { clientMsgId: ids.clientMsgId.slice(0, 64) } : {}),
-      ...(typeof ids.convId === 'string' ? { convId: ids.convId.slice(0, 128) } : {}),
+    // the ids an error event echoes, so the device can match it to its send (built only when there is an error)
+    const extra = (): { clientMsgId?: string; convId?: string } => {
+      const ids = typeof raw === 'object' && raw !== null ? (raw as { clientMsgId?: unknown; convId?: unknown }) : {};
+      return {
+        ...(typeof ids.clientMsgId === 'string' ? { clientMsgId: ids.clientMsgId.slice(0, 64) } : {}),
+        ...(typeof ids.convId === 'string' ? { convId: ids.convId.slice(0, 128) } : {}),
+      };
     };
     if (claims.role !== 'service' && claims.role !== 'admin' && !limiter.take(claims.sub)) {
-      return refuse('INFRA_ERR_IM_RATE_LIMITED', `more than im.sendRate (${service.settings.sendRate}/s) messages from ${claims.sub}`, extra);
+      return refuse('INFRA_ERR_IM_RATE_LIMITED', `more than im.sendRate (${service.settings.sendRate}/s) messages from ${claims.sub}`, extra());
     }
     service.send(claims, raw).then(
       (outcome) => {
@@ -42,7 +45,7 @@ export function imSendHandler(service: ImService, toUser: (userId: string, event
         done(null);
       },
       (err: unknown) => {
-        if (isInfraError(err)) return refuse(err.code, err.message, extra);
+        if (isInfraError(err)) return refuse(err.code, err.message, extra());
         log.error({ clientId, err: (err as Error).message }, 'im/send failed to store');
         done(err as Error);
       },

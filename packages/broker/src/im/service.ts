@@ -2,9 +2,9 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { InfraError, isInfraError, newId, parseDuration, type TokenClaims } from '@infra/core';
 import type { ImEvent, ImMessage, MemberRole, MessageType } from '@infra/core/topics';
-import { bodySchemas, SendEnvelope, type Conversation, type CreateConversationBody, type Member } from './schema.js';
+import { bodySchemas, SendEnvelope, type ClientSettings, type Conversation, type CreateConversationBody, type Member } from './schema.js';
 import type { ConversationRow, ImStore, MessageRow } from './store.js';
-import { BatchMemo } from './batch.js';
+import { MembershipCache, type ConversationFacts } from './membership.js';
 import { conversationView, messageView } from './views.js';
 
 export { messageView } from './views.js';
@@ -17,6 +17,8 @@ export interface ImSettings {
   syncPageSize: number;
   sendRate: number;
   sendBurst: number;
+  /** keepalive interval for devices, e.g. 60s (see presence/heartbeat.ts) */
+  heartbeat: string;
 }
 
 /** Where the service's events go; the broker wires it to MQTT (im/u/{userId}, im/c/{convId}). */
@@ -71,10 +73,43 @@ interface PendingSend {
 }
 
 interface StoredSend {
-  conv: ConversationRow;
+  conv: ConversationFacts['conv'];
   row: MessageRow;
+  /** the body as sent (parsed once, not read back from the stored JSON); undefined for a duplicate */
+  body?: Record<string, unknown>;
   duplicate: boolean;
   audience: string[];
+}
+
+/**
+ * The seqs one batch claimed per conversation: one UPDATE per conversation per batch claims as many as the batch
+ * has sends for it; sends take them in arrival order; what refused or duplicate sends left unused is given back
+ * before the commit, so the seqs stay gap-free.
+ */
+class SeqClaims {
+  private readonly claims = new Map<string, { next: number; last: number }>();
+
+  constructor(private readonly tx: ImStore, private readonly wanted: Map<string, number>) {}
+
+  async take(convId: string): Promise<number> {
+    let c = this.claims.get(convId);
+    if (!c) {
+      const n = this.wanted.get(convId) ?? 1;
+      const last = await this.tx.claimSeqs(convId, n);
+      if (last === undefined) throw new Error(`conversation ${convId} vanished while claiming a seq`);
+      this.claims.set(convId, (c = { next: last - n + 1, last }));
+    }
+    return c.next++;
+  }
+
+  /** the seq just taken for convId was not used (the insert found a duplicate) */
+  untake(convId: string): void {
+    this.claims.get(convId)!.next--;
+  }
+
+  async settle(): Promise<void> {
+    for (const [convId, c] of this.claims) if (c.next - 1 < c.last) await this.tx.releaseSeqs(convId, c.last, c.next - 1);
+  }
 }
 
 /** Conversations, membership, messages with per-conversation seq, receipts and sync. No HTTP, no MQTT, no SQL strings. */
@@ -83,6 +118,7 @@ export class ImService {
   private readonly sendQueue: PendingSend[] = [];
   private flushing = false;
   private readonly temporaryMs: number;
+  private readonly membership = new MembershipCache();
 
   constructor(
     private readonly store: ImStore,
@@ -93,6 +129,16 @@ export class ImService {
   ) {
     this.recallMs = parseDuration(settings.recallWindow) * 1000;
     this.temporaryMs = parseDuration(settings.temporaryTtl) * 1000;
+  }
+
+  /** What a device needs to know to talk to this broker (GET /api/v1/im/settings). */
+  clientSettings(): ClientSettings {
+    return {
+      heartbeatSeconds: Math.min(parseDuration(this.settings.heartbeat), 65_535),
+      maxMessageBytes: this.settings.maxMessageBytes,
+      syncPageSize: this.settings.syncPageSize,
+      recallWindowSeconds: this.recallMs / 1000,
+    };
   }
 
   async create(caller: TokenClaims, input: CreateConversationBody): Promise<{ conversation: Conversation; created: boolean }> {
@@ -156,7 +202,7 @@ export class ImService {
   async leave(caller: TokenClaims, convId: string): Promise<void> {
     const conv = await this.conversationOrThrow(convId);
     if (conv.kind === 'direct') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'a direct conversation cannot be left');
-    if (!(await this.store.deleteMember(convId, caller.sub))) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${convId}`);
+    if (!(await this.changingMembers(convId, () => this.store.deleteMember(convId, caller.sub)))) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${convId}`);
     await this.membershipEvent(conv, caller.sub, 'left');
   }
 
@@ -165,7 +211,7 @@ export class ImService {
     const target = await this.store.member(convId, userId);
     if (!target) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${userId} is not a member of ${convId}`);
     if (target.role === 'owner') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'the owner cannot be removed');
-    await this.store.deleteMember(convId, userId);
+    await this.changingMembers(convId, () => this.store.deleteMember(convId, userId));
     await this.membershipEvent(conv, userId, 'removed');
     this.notify.toUsers([userId], { kind: 'member', convId, userId, change: 'removed' });
   }
@@ -176,7 +222,7 @@ export class ImService {
     const target = await this.store.member(convId, userId);
     if (!target) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${userId} is not a member of ${convId}`);
     if (target.role === 'owner') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'the owner’s role is fixed');
-    await this.store.setRole(convId, userId, role);
+    await this.changingMembers(convId, () => this.store.setRole(convId, userId, role));
     await this.membershipEvent(conv, userId, 'role', role);
   }
 
@@ -186,7 +232,7 @@ export class ImService {
     const target = await this.store.member(convId, userId);
     if (!target) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${userId} is not a member of ${convId}`);
     if (target.role === 'owner') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'the owner cannot be muted');
-    await this.store.setMuted(convId, userId, muted);
+    await this.changingMembers(convId, () => this.store.setMuted(convId, userId, muted));
   }
 
   /** Read receipt: moves the user's read mark forward and tells the other members (not in channels). */
@@ -226,7 +272,7 @@ export class ImService {
     const page = Math.min(limit ?? this.settings.syncPageSize, this.settings.syncPageSize);
     const rows = await this.store.sync(caller.sub, after, page);
     const last = rows[rows.length - 1];
-    return { messages: rows.map(messageView), cursor: last ? String(last.id) : String(after), more: rows.length === page };
+    return { messages: rows.map((r) => messageView(r)), cursor: last ? String(last.id) : String(after), more: rows.length === page };
   }
 
   /** Scrollback: a page of one conversation's history before `beforeSeq` (default: the newest), oldest first. */
@@ -234,7 +280,7 @@ export class ImService {
     const { member } = await this.access(caller, convId);
     const page = Math.min(limit ?? this.settings.syncPageSize, this.settings.syncPageSize);
     const rows = await this.store.history(convId, member?.joined_seq ?? 0, beforeSeq ?? Number.MAX_SAFE_INTEGER, page);
-    return { messages: rows.reverse().map(messageView), more: rows.length === page };
+    return { messages: rows.reverse().map((r) => messageView(r)), more: rows.length === page };
   }
 
   /**
@@ -270,17 +316,20 @@ export class ImService {
         const batch = this.sendQueue.splice(0, 256);
         let results: (StoredSend | InfraError)[] = [];
         try {
+          const wanted = new Map<string, number>();
+          for (const item of batch) wanted.set(item.req.convId, (wanted.get(item.req.convId) ?? 0) + 1);
           await this.store.transaction(async (tx) => {
             results = [];
-            const memo = new BatchMemo(tx);
+            const seqs = new SeqClaims(tx, wanted);
             for (const item of batch) {
               try {
-                results.push(await this.storeSend(tx, memo, item));
+                results.push(await this.storeSend(tx, seqs, item));
               } catch (err) {
                 if (!isInfraError(err)) throw err;
                 results.push(err);
               }
             }
+            await seqs.settle();
           });
         } catch (err) {
           for (const item of batch) item.reject(err);
@@ -298,19 +347,34 @@ export class ImService {
     }
   }
 
-  /** Inside the batch transaction: de-duplicate by clientMsgId, check rights, claim the next seq, store. */
-  private async storeSend(tx: ImStore, memo: BatchMemo, { caller, req, type }: PendingSend): Promise<StoredSend> {
+  /** Inside the batch transaction: check rights, de-duplicate by clientMsgId, take the next seq, store. */
+  private async storeSend(tx: ImStore, seqs: SeqClaims, { caller, req, type }: PendingSend): Promise<StoredSend> {
     const now = this.now();
-    const conv = await memo.conversation(req.convId);
-    if (!conv) throw new InfraError('INFRA_ERR_IM_CONVERSATION_NOT_FOUND', `no conversation ${req.convId}`);
-    const member = await memo.member(conv.id, caller.sub);
+    const facts = await this.membership.facts(tx, req.convId);
+    if (!facts) throw new InfraError('INFRA_ERR_IM_CONVERSATION_NOT_FOUND', `no conversation ${req.convId}`);
+    const conv = facts.conv;
+    const member = facts.members.get(caller.sub);
     if (!member && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${conv.id}`);
-    const dup = await tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
-    if (dup) return { conv, row: dup, duplicate: true, audience: [] };
-    if (conv.expires_at !== null && conv.expires_at <= now) throw new InfraError('INFRA_ERR_IM_EXPIRED', `conversation ${conv.id} expired at ${iso(conv.expires_at)}`);
-    if (conv.kind === 'channel' && member && member.role === 'member') throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'only owners and admins post in a channel');
-    if (type === 'encrypted' && conv.kind !== 'direct') throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `end-to-end encrypted messages are for direct conversations; ${conv.id} is a ${conv.kind}`);
-    if (member && member.muted === 1) throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', `${caller.sub} is muted in ${conv.id}`);
+    const duplicate = (row: MessageRow): StoredSend => ({ conv, row, duplicate: true, audience: [] });
+    // sends with side effects before the insert (recall, edit, file references) look for a resend first; plain ones
+    // learn it from the insert itself (the dedup index), which saves a query per message
+    const effects = type === 'recall' || type === 'edit' || this.refs?.types.includes(type) === true;
+    if (effects) {
+      const dup = await tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
+      if (dup) return duplicate(dup);
+    }
+    const refusal =
+      conv.expires_at !== null && conv.expires_at <= now ? new InfraError('INFRA_ERR_IM_EXPIRED', `conversation ${conv.id} expired at ${iso(conv.expires_at)}`)
+      : conv.kind === 'channel' && member && member.role === 'member' ? new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'only owners and admins post in a channel')
+      : type === 'encrypted' && conv.kind !== 'direct' ? new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `end-to-end encrypted messages are for direct conversations; ${conv.id} is a ${conv.kind}`)
+      : member && member.muted ? new InfraError('INFRA_ERR_IM_NOT_ALLOWED', `${caller.sub} is muted in ${conv.id}`)
+      : undefined;
+    if (refusal) {
+      // a resend of a message stored before the conversation expired or the sender was muted is still acknowledged
+      const dup = effects ? undefined : await tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
+      if (dup) return duplicate(dup);
+      throw refusal;
+    }
     if (type === 'recall' || type === 'edit') {
       const seq = req.body['seq'] as number;
       const target = await tx.messageBySeq(conv.id, seq);
@@ -325,14 +389,21 @@ export class ImService {
         await tx.markEdited(target, JSON.stringify(content), now);
       }
     }
-    if (this.refs?.types.includes(type)) await this.refs.attach(tx.db, conv.id, type, req.body);
-    const seq = await tx.nextSeq(conv.id);
-    const row = await tx.insertMessage({ conv_id: conv.id, seq, sender_id: caller.sub, client_msg_id: req.clientMsgId, type, body: JSON.stringify(req.body), created_at: now, edited_at: null, recalled_at: null });
-    return { conv, row, duplicate: false, audience: conv.kind === 'channel' ? [] : await memo.audience(conv.id) };
+    if (effects && this.refs?.types.includes(type)) await this.refs.attach(tx.db, conv.id, type, req.body);
+    const seq = await seqs.take(conv.id);
+    const input = { conv_id: conv.id, seq, sender_id: caller.sub, client_msg_id: req.clientMsgId, type, body: JSON.stringify(req.body), created_at: now, edited_at: null, recalled_at: null };
+    const id = await tx.insertMessage(input);
+    if (id === undefined) {
+      seqs.untake(conv.id);
+      const dup = await tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
+      if (!dup) throw new Error(`message ${req.clientMsgId} of ${caller.sub} in ${conv.id} conflicted and cannot be found`);
+      return duplicate(dup);
+    }
+    return { conv, row: { ...input, id, key_id: null }, body: req.body, duplicate: false, audience: conv.kind === 'channel' ? [] : facts.audience };
   }
 
   private deliverStored(result: StoredSend): SendOutcome {
-    const message = messageView(result.row);
+    const message = messageView(result.row, result.body);
     if (!result.duplicate) {
       const event: ImEvent = { kind: 'message', message };
       if (result.conv.kind === 'channel') this.notify.toChannel(result.conv.id, event);
@@ -377,7 +448,7 @@ export class ImService {
   private async addUsers(conv: ConversationRow, userIds: string[]): Promise<void> {
     const now = this.now();
     const added: string[] = [];
-    await this.store.transaction(async (tx) => {
+    await this.changingMembers(conv.id, () => this.store.transaction(async (tx) => {
       const fresh = (await Promise.all(userIds.map(async (u) => ((await tx.member(conv.id, u)) ? undefined : u)))).filter((u): u is string => u !== undefined);
       const count = await tx.memberCount(conv.id);
       if (count + fresh.length > this.settings.maxGroupSize) throw new InfraError('INFRA_ERR_IM_GROUP_FULL', `${conv.id} would have ${count + fresh.length} members, over im.maxGroupSize ${this.settings.maxGroupSize}`);
@@ -386,8 +457,18 @@ export class ImService {
         await tx.insertMember({ conv_id: conv.id, user_id: u, role: 'member', joined_seq: current?.last_seq ?? 0, read_seq: current?.last_seq ?? 0, delivered_seq: current?.last_seq ?? 0, muted: 0, joined_at: now });
         added.push(u);
       }
-    });
+    }));
     for (const u of added) await this.membershipEvent(conv, u, 'joined');
+  }
+
+  /** Every write to im_members goes through here, so the send path's membership cache never outlives a change. */
+  private async changingMembers<T>(convId: string, write: () => Promise<T>): Promise<T> {
+    this.membership.invalidate(convId);
+    try {
+      return await write();
+    } finally {
+      this.membership.invalidate(convId);
+    }
   }
 
   private async membershipEvent(conv: ConversationRow, userId: string, change: 'joined' | 'left' | 'removed' | 'role', role?: MemberRole): Promise<void> {

@@ -54,7 +54,8 @@ const MESSAGE_COLUMNS = ['conv_id', 'seq', 'sender_id', 'client_msg_id', 'type',
 const contextOf = (r: { conv_id: string; sender_id: string; client_msg_id: string }): string => `${r.conv_id}\n${r.sender_id}\n${r.client_msg_id}`;
 
 interface HotStatements {
-  nextSeq: string;
+  claimSeqs: string;
+  releaseSeqs: string;
   insertMessage: string;
   messageByClientId: string;
 }
@@ -68,8 +69,10 @@ function compileHot(db: Kysely<ImTables>): HotStatements {
   };
   const marker = Object.fromEntries(MESSAGE_COLUMNS.map((c, i) => [c, `:${i}`])) as unknown as Omit<MessageRow, 'id'>;
   return {
-    nextSeq: expectOrder(db.updateTable('im_conversations').set((eb) => ({ last_seq: eb('last_seq', '+', 1) })).where('id', '=', ':id').returning('last_seq').compile(), [1, ':id']),
-    insertMessage: expectOrder(db.insertInto('im_messages').values(marker).returningAll().compile(), MESSAGE_COLUMNS.map((_c, i) => `:${i}`)),
+    claimSeqs: expectOrder(db.updateTable('im_conversations').set((eb) => ({ last_seq: eb('last_seq', '+', ':n' as unknown as number) })).where('id', '=', ':id').returning('last_seq').compile(), [':n', ':id']),
+    releaseSeqs: expectOrder(db.updateTable('im_conversations').set({ last_seq: ':used' as unknown as number }).where('id', '=', ':id').where('last_seq', '=', ':last' as unknown as number).compile(), [':used', ':id', ':last']),
+    // a resend (same conversation, sender and client id) hits the dedup index and inserts nothing
+    insertMessage: expectOrder(db.insertInto('im_messages').values(marker).onConflict((oc) => oc.columns(['conv_id', 'sender_id', 'client_msg_id']).doNothing()).returning('id').compile(), MESSAGE_COLUMNS.map((_c, i) => `:${i}`)),
     messageByClientId: expectOrder(db.selectFrom('im_messages').selectAll().where('conv_id', '=', ':a').where('sender_id', '=', ':b').where('client_msg_id', '=', ':c').compile(), [':a', ':b', ':c']),
   };
 }
@@ -188,28 +191,31 @@ export class ImStore {
     return Number(r.n);
   }
 
-  /** Claims the next seq of a conversation (call inside the message's transaction). */
   /**
-   * The three statements every im/send runs, built by Kysely once (the dialect's own SQL) and then executed with
-   * fresh parameters: building the query each time cost more than SQLite running it.
+   * The statements every im/send runs, built by Kysely once (the dialect's own SQL) and then executed with fresh
+   * parameters: building the query each time cost more than SQLite running it.
    */
   private get hot(): HotStatements {
     return (hotStatements ??= compileHot(this.db));
   }
 
-  async nextSeq(convId: string): Promise<number> {
-    const r = await this.q.executeQuery<{ last_seq: number }>(CompiledQuery.raw(this.hot.nextSeq, [1, convId]));
-    const row = r.rows[0];
-    if (!row) throw new Error(`conversation ${convId} vanished while claiming a seq`);
-    return row.last_seq;
+  /** Claims the next `n` seqs of a conversation (inside the messages' transaction); returns the last one claimed, undefined when there is no such conversation. */
+  async claimSeqs(convId: string, n: number): Promise<number | undefined> {
+    const r = await this.q.executeQuery<{ last_seq: number }>(CompiledQuery.raw(this.hot.claimSeqs, [n, convId]));
+    return r.rows[0]?.last_seq;
   }
 
-  async insertMessage(input: Omit<MessageRow, 'id' | 'key_id'>): Promise<MessageRow> {
+  /** Gives back the tail of a claim that was not used (refused or duplicate sends): last_seq goes from `claimedLast` to `usedLast`. */
+  async releaseSeqs(convId: string, claimedLast: number, usedLast: number): Promise<void> {
+    const r = await this.q.executeQuery(CompiledQuery.raw(this.hot.releaseSeqs, [usedLast, convId, claimedLast]));
+    if (Number(r.numAffectedRows ?? 0) !== 1) throw new Error(`conversation ${convId} changed its last seq during a send batch`);
+  }
+
+  /** Stores a message; returns its id (the sync cursor), or undefined when the sender already sent this client id here. */
+  async insertMessage(input: Omit<MessageRow, 'id' | 'key_id'>): Promise<number | undefined> {
     const row = { ...input, ...this.sealed(input.body, input) };
-    const r = await this.q.executeQuery<MessageRow>(CompiledQuery.raw(this.hot.insertMessage, MESSAGE_COLUMNS.map((c) => row[c])));
-    const stored = r.rows[0];
-    if (!stored) throw new Error('insert returned no row');
-    return { ...stored, body: input.body };
+    const r = await this.q.executeQuery<{ id: number }>(CompiledQuery.raw(this.hot.insertMessage, MESSAGE_COLUMNS.map((c) => row[c])));
+    return r.rows[0]?.id;
   }
 
   async messageByClientId(convId: string, senderId: string, clientMsgId: string): Promise<MessageRow | undefined> {

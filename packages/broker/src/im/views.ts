@@ -4,7 +4,8 @@ import type { ConversationRow, MessageRow } from './store.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function messageView(row: MessageRow): ImMessage {
+/** `body`: the body already parsed (a send that was just stored), so it is not parsed back from its JSON */
+export function messageView(row: MessageRow, body?: Record<string, unknown>): ImMessage {
   return {
     cursor: String(row.id),
     convId: row.conv_id,
@@ -13,7 +14,7 @@ export function messageView(row: MessageRow): ImMessage {
     clientMsgId: row.client_msg_id,
     type: row.type as MessageType,
     // a recalled message keeps its place in the sequence, not its content
-    body: row.recalled_at === null ? (JSON.parse(row.body) as Record<string, unknown>) : {},
+    body: row.recalled_at === null ? (body ?? (JSON.parse(row.body) as Record<string, unknown>)) : {},
     createdAt: iso(row.created_at),
     ...(row.edited_at !== null ? { editedAt: iso(row.edited_at) } : {}),
     ...(row.recalled_at !== null ? { recalledAt: iso(row.recalled_at) } : {}),

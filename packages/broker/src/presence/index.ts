@@ -1,2 +1,3 @@
 export { PresenceTracker } from './tracker.js';
 export { stalePresence } from './recover.js';
+export { IdleWatch, MAX_KEEPALIVE_S } from './heartbeat.js';

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
+import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import type { PresenceState } from '@infra/core/topics';
-import { inbox, startTestStack, type TestStack } from '../../test/stack.js';
+import { inbox, issuer, startTestStack, type TestStack } from '../../test/stack.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -61,6 +62,19 @@ describe('presence/{userId}', () => {
     expect(Date.now() - t0).toBeGreaterThan(1000);
     expect(Date.now() - t0).toBeLessThan(4000);
     socket.destroy();
+    await watcher.endAsync();
+  });
+
+  it('gives merchant staff the same broker-kept presence: their own publish cannot forge it', async () => {
+    const watcher = await stack.mqtt('svc-watch', { role: 'service' });
+    const box = inbox(watcher);
+    await watcher.subscribeAsync('presence/mia', { qos: 1 });
+    const staff = await mqtt.connectAsync(stack.mqttUrl, { protocolVersion: 4, clientId: 'mia-till', username: 'mia', password: await issuer.sign('mia', 'merchant', 600, Date.now(), { merchant: 'shop-1' }), reconnectPeriod: 0 });
+    await box.next((e) => e.topic === 'presence/mia' && e.data['status'] === 'online');
+    await staff.publishAsync('presence/mia', JSON.stringify({ status: 'away', devices: [{ clientId: 'fake' }] }), { qos: 1 });
+    expect((await box.next((e) => e.topic === 'presence/mia' && e.data['status'] === 'away')).data['devices']).toMatchObject([{ clientId: 'mia-till' }]);
+    await staff.endAsync();
+    await box.next((e) => e.topic === 'presence/mia' && e.data['status'] === 'offline');
     await watcher.endAsync();
   });
 

@@ -62,6 +62,7 @@ export const ConfigSchema = Type.Object(
         syncPageSize: Type.Integer({ minimum: 1, maximum: 1000, default: 200, description: 'Most messages one GET /api/v1/im/sync page returns.' }),
         sendRate: Type.Integer({ minimum: 1, default: 20, description: 'Messages per second one user (all devices) may send on im/send, sustained; more get INFRA_ERR_IM_RATE_LIMITED error events. Backends are exempt.' }),
         sendBurst: Type.Integer({ minimum: 1, default: 60, description: 'Messages one user may send at once before im.sendRate applies.' }),
+        heartbeat: Type.String({ pattern: '^[1-9][0-9]*[sm]$', default: '60s', description: 'Keepalive interval for devices. The SDK uses it as its MQTT keepalive (read from GET /api/v1/im/settings). The broker closes a device connection (user, rider, merchant) that stays silent for 1.5 × this when it asked for no keepalive (0) or a longer one, so its presence turns offline in bounded time; a client with a shorter keepalive is held to 1.5 × its own (MQTT 3.1.1 §3.1.2.10). The default suits mosquitto_sub, MQTT.js and Paho, whose default keepalive is 60 s.' }),
       },
       { additionalProperties: false, default: {} },
     ),
