@@ -10,7 +10,8 @@
 // Bounded: --nominal-seconds (4) + --seconds (5) of publishing per side plus set-up and drain; --riders, --rate, --trackers.
 // Usage: npm run bench:telemetry [-- --riders 1000 --rate 20 --seconds 5 --nominal-seconds 4 --trackers 50]
 // BENCH_CPU_PROF=dir profiles our child; BENCH_MQ_CONCURRENCY=n overrides aedes' in-flight message limit (default 100);
-// BENCH_MQ_RING=1 swaps mqemitter's two waiting-message arrays (Array.shift per message) for O(1) ring queues
+// BENCH_MQ_RING=0 gives mqemitter back its two plain waiting-message arrays (Array.shift per message) instead of the
+// broker's O(1) ring queues, for comparison
 // (packages/broker/src/telemetry/mq-queue.ts; not wired into startBroker yet).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,9 +40,10 @@ if (args[0] === '--serve') {
   const riders = new RiderService(database.db, config.fleet, logger);
   await riders.start(broker.bus);
   if (process.env.BENCH_MQ_CONCURRENCY) broker.aedes.mq.concurrency = Number(process.env.BENCH_MQ_CONCURRENCY);
-  if (process.env.BENCH_MQ_RING === '1') {
-    const { useRingQueues } = await import(dist('packages/broker/dist/telemetry/mq-queue.js'));
-    if (!useRingQueues(broker.aedes.mq)) throw new Error('BENCH_MQ_RING: mqemitter queues not as expected');
+  if (process.env.BENCH_MQ_RING === '0') {
+    // the broker swaps mqemitter's waiting-message arrays for ring queues; put plain arrays back to compare
+    broker.aedes.mq._messageQueue = [];
+    broker.aedes.mq._messageCallbacks = [];
   }
   process.on('message', async (m) => {
     if (m === 'received') process.send(riders.stats.received);
@@ -206,7 +208,7 @@ for (const start of [startOurs, ...(mosquittoBin ? [startMosquitto] : [])]) {
   }
 }
 
-console.log(`\nbench:telemetry — ${riderCount} riders (one mqtt.js connection each), QoS 0: nominal 1 fix/s each for ${nominalSeconds} s, then stress ${rate} fixes/s each for ${seconds} s; ${trackerCount} tracking subscribers; loopback, ${nproc} cores, load average ${loadavg()[0].toFixed(1)} at start, ${new Date().toISOString()}${process.env.BENCH_MQ_RING === '1' ? '; mqemitter ring queues (BENCH_MQ_RING=1)' : ''}\n`);
+console.log(`\nbench:telemetry — ${riderCount} riders (one mqtt.js connection each), QoS 0: nominal 1 fix/s each for ${nominalSeconds} s, then stress ${rate} fixes/s each for ${seconds} s; ${trackerCount} tracking subscribers; loopback, ${nproc} cores, load average ${loadavg()[0].toFixed(1)} at start, ${new Date().toISOString()}${process.env.BENCH_MQ_RING === '0' ? '; mqemitter plain arrays (BENCH_MQ_RING=0)' : ''}\n`);
 console.log('| run | phase | fixes published | offered/s | ingested | ingested/s | rows in SQL (transactions) | dropped | tracker deliveries | p50 ms | p99 ms | process CPU % | CPU µs/fix |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
