@@ -52,7 +52,7 @@ describe('exception center', () => {
     const id = order.body.id as string;
     const raise = async (): Promise<{ id: string; actions: string[] }> => (await h.call('POST', '/exceptions', { token: admin, body: { type: 'damaged_parcel', entity: { type: 'order', id } } })).body;
     const unpaid = await raise();
-    expect(unpaid.actions).toEqual(['cancel', 'refund', 'none']);
+    expect(unpaid.actions).toEqual(['cancel', 'refund', 'reship', 'none']);
     const nothing = await h.call('POST', `/exceptions/${unpaid.id}/resolve`, { token: admin, body: { action: 'refund' } });
     expect(nothing.body.type).toBe('INFRA_ERR_CONFLICT');
     expect((await h.call('GET', `/exceptions/${unpaid.id}`, { token: admin })).body.status).toBe('open');
