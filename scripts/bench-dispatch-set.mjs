@@ -7,6 +7,7 @@
 // without extension, case-insensitively. Instance files are not part of the repository (see docs/dispatch-routing.md).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,7 +40,13 @@ const files = readdirSync(dir)
   .filter((f) => !only || only.includes(f.name))
   .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 const rows = [];
-if (!asJson) console.log('instance veh  distance   BKS veh/distance     gap   time');
+// figures depend on the machine's load (a busy machine runs fewer iterations in the same time): print it with them
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadBefore = load();
+if (!asJson) {
+  console.log(`${new Date().toISOString()}  node ${process.version}, ${cpus().length} cores, load average ${loadBefore} (1, 5, 15 min)`);
+  console.log('instance veh  distance   BKS veh/distance     gap   time');
+}
 for (const { file, name } of files) {
   const best = bks.get(name);
   const cmd = ['bin/infra.js', 'bench', 'dispatch', '--instance', file, '--time-limit', timeLimit, '--seed', seed, '--json'];
@@ -61,7 +68,8 @@ const gaps = rows.filter((r) => r.gap !== undefined).map((r) => r.gap);
 const avg = gaps.length ? gaps.reduce((a, b) => a + b, 0) / gaps.length : undefined;
 const fewer = rows.filter((r) => r.bksVehicles !== undefined && r.vehicles < r.bksVehicles).length;
 const more = rows.filter((r) => r.bksVehicles !== undefined && r.vehicles > r.bksVehicles).length;
-if (asJson) console.log(JSON.stringify({ timeLimitS: Number(timeLimit), seed: Number(seed), averageGapPercent: avg, rows }, null, 2));
+const loadAfter = load();
+if (asJson) console.log(JSON.stringify({ timeLimitS: Number(timeLimit), seed: Number(seed), loadAverageBefore: loadBefore, loadAverageAfter: loadAfter, averageGapPercent: avg, rows }, null, 2));
 
 else {
   for (const r of rows.filter((x) => x.error)) console.log(`${r.name.padEnd(7)} error: ${r.error}`);
@@ -69,4 +77,5 @@ else {
   const avgSame = same.length ? same.reduce((a, b) => a + b, 0) / same.length : undefined;
   console.log(`average gap ${avg === undefined ? '-' : `${avg.toFixed(2)}%`} over ${gaps.length} instances (time limit ${timeLimit} s, seed ${seed}); vehicles vs BKS: ${more} more, ${fewer} fewer`);
   console.log(`average gap ${avgSame === undefined ? '-' : `${avgSame.toFixed(2)}%`} over the ${same.length} instances solved with the BKS's vehicle count`);
+  console.log(`${new Date().toISOString()}  load average ${loadAfter} (1, 5, 15 min)`);
 }

@@ -1,51 +1,49 @@
 import { applyInsertion, bestInsertion, Instance, Route, type Insertion } from './insertion.js';
 import { LocalSearch } from './local-search.js';
 import { SeededRandom } from './random.js';
-import { Ruin, type Solution } from './ruin.js';
+import { StringSearch } from './sisr.js';
+import { removeRequests, type Solution } from './ruin.js';
 import { UNREACHABLE, type RoutingProblem, type RoutingSolution, type SolveOptions } from './problem.js';
 
-/** share of the budget spent removing vehicles before the distance phase */
-const SQUEEZE_SHARE = 0.25;
+/** fleet minimisation ends at this share of the budget, or after PATIENCE of it without removing a vehicle (0.3 and 0.1
+ * missed the best known fleet of R211 and R109 more often in runs of a fixed iteration count) */
+const FLEET_SHARE = 0.4;
+const FLEET_PATIENCE = 0.15;
+/** simulated annealing's start and end temperatures, in mean legs of the first plan (tuned on Solomon R2/RC2 at 5 s:
+ * 2 was clearly worse, 4-8 level within the noise of a loaded machine) */
+const T0_LEGS = 6;
+const TF_LEGS = 0.005;
+/** the local search polishes at most one new best plan per this share of the distance phase */
+const POLISH_GAP = 0.02;
+const LS_SHARE = 0.2;
 /** up to this many requests the first plan is built by regret-2 insertion, beyond by sorted sequential insertion */
 const REGRET_CONSTRUCTION_MAX = 300;
-/** squeezing gives up after this share of the budget without removing a vehicle (a short patience cost vehicles on
- * RC1 instances in our runs, so it is the whole squeeze share for now) */
-const SQUEEZE_PATIENCE = SQUEEZE_SHARE;
-/** how often an improving (not best) candidate gets the local search too */
-const LS_SHARE = 0.1;
 
 /**
- * Adaptive large neighbourhood search (after Ropke & Pisinger 2006): regret insertion builds a first plan; then
- * each iteration ruins part of it (ruin.ts: random, related, worst, a whole route, or strings as in SISR),
- * recreates it (greedy or regret-k insertion, with or without noise, or one by one in a sorted order) and accepts
- * the result by simulated annealing. Operators that pay off are chosen more often. Vehicles weigh more than any
- * distance, so fewer vehicles always win; requests that fit nowhere (fleet full) weigh more still.
+ * The search: regret-2 insertion builds a first plan; then ruin and recreate after SISR (Christiaens & Vanden Berghe
+ * 2020, sisr.ts), first to take vehicles out (fleet minimisation), then to shorten the routes under simulated
+ * annealing, with a local search (local-search.ts) on new best plans. Vehicles weigh more than any distance, so
+ * fewer vehicles always win; requests that fit nowhere (fleet full) weigh more still.
  */
 class Search {
   readonly inst: Instance;
   readonly rnd: SeededRandom;
   readonly vehicleCost: number;
   readonly unassignedCost: number;
-  /** the most routes recreate may open: the fleet, or one less than the best plan while squeezing vehicles out */
-  routeCap: number;
-  readonly ruin: Ruin;
-
+  /** the most routes construction may open: the fleet (the search sets its own cap, see run) */
+  readonly routeCap: number;
   readonly ls: LocalSearch;
 
   constructor(problem: RoutingProblem, seed: number) {
     this.inst = new Instance(problem);
     this.rnd = new SeededRandom(seed);
     let maxEdge = 0;
-    for (const v of this.inst.d) if (v < UNREACHABLE) maxEdge = Math.max(maxEdge, v); // noise and fixed costs scale with real legs
-    this.maxEdge = maxEdge;
+    for (const v of this.inst.d) if (v < UNREACHABLE) maxEdge = Math.max(maxEdge, v); // the fixed cost scales with real legs
     this.vehicleCost = 2 * (this.inst.n + 1) * Math.max(maxEdge, 1);
     this.unassignedCost = 10 * this.vehicleCost;
     this.routeCap = this.inst.fleet;
-    this.ruin = new Ruin(this.inst, this.rnd);
     this.ls = new LocalSearch(this.inst);
   }
-
-  readonly maxEdge: number;
 
   cost(s: Solution): number {
     let c = s.unassigned.length * this.unassignedCost;
@@ -84,7 +82,7 @@ class Search {
    * Inserts every unassigned request. k = 1 is greedy (cheapest first); k >= 2 is regret-k (the request
    * that would lose most by waiting goes first). An unused vehicle is one more option while the fleet allows.
    */
-  recreate(s: Solution, k: number, noise: number): void {
+  recreate(s: Solution, k: number): void {
     const inst = this.inst;
     const pending = s.unassigned.slice();
     s.unassigned = [];
@@ -100,7 +98,6 @@ class Search {
       for (let ri = 0; ri < R; ri++) row.push(evalIn(req, ri));
       cache.set(req, row);
     }
-    const maxNoise = noise * this.maxEdge;
     while (pending.length > 0) {
       let pick = -1;
       let pickScore = -Infinity;
@@ -118,7 +115,7 @@ class Search {
         for (let ri = 0; ri < R; ri++) {
           const ins = row[ri]!;
           if (ins.cost === Infinity) continue;
-          let c = noise > 0 ? Math.max(0, ins.cost + (this.rnd.next() * 2 - 1) * maxNoise) : ins.cost;
+          let c = ins.cost;
           if (!s.routes[ri]!.used) c += this.vehicleCost;
           if (c < c1) {
             c3 = c2;
@@ -173,23 +170,15 @@ class Search {
   }
 
   /**
-   * Inserts the unassigned requests one by one in a sorted order (SISR, Christiaens & Vanden Berghe 2020):
-   * cheaper than regret, so many more iterations fit in the time limit.
+   * Inserts the unassigned requests one by one, earliest window first, each at its cheapest position (a new route
+   * only when no route in use can take it): the first plan of a large problem, where regret-2 would take seconds.
    */
-  recreateSequential(s: Solution, order: number): void {
+  insertEarliestFirst(s: Solution): void {
     const inst = this.inst;
     const pending = s.unassigned.slice();
     s.unassigned = [];
     const first = (req: number): number => inst.requests[req]![0]!;
-    if (order === 0) {
-      for (let i = pending.length - 1; i > 0; i--) {
-        const j = this.rnd.int(i + 1);
-        [pending[i], pending[j]] = [pending[j]!, pending[i]!];
-      }
-    } else if (order === 1) pending.sort((a, b) => inst.demand[first(b)]! - inst.demand[first(a)]!);
-    else if (order === 2) pending.sort((a, b) => inst.dist(0, first(b)) - inst.dist(0, first(a)));
-    else if (order === 3) pending.sort((a, b) => inst.due[first(a)]! - inst.ready[first(a)]! - (inst.due[first(b)]! - inst.ready[first(b)]!));
-    else pending.sort((a, b) => inst.ready[first(a)]! - inst.ready[first(b)]! || a - b);
+    pending.sort((a, b) => inst.ready[first(a)]! - inst.ready[first(b)]! || a - b);
     for (const req of pending) {
       const request = inst.requests[req]!;
       let best: Insertion | undefined;
@@ -203,11 +192,7 @@ class Search {
           bestRoute = ri;
         }
       };
-      for (let ri = 0; ri < s.routes.length; ri++) {
-        if (!s.routes[ri]!.used) continue;
-        if (order < 4 && this.rnd.next() < 0.01) continue; // blink: a little randomness in the choice (not while constructing)
-        consider(ri);
-      }
+      for (let ri = 0; ri < s.routes.length; ri++) if (s.routes[ri]!.used) consider(ri);
       // only when no route in use can take it: open a new one
       if (!best) for (const ri of this.openable(s)) consider(ri);
       if (!best) {
@@ -228,8 +213,8 @@ class Search {
     const s: Solution = { routes: this.inst.vehicles.map((_, v) => new Route(v, this.inst)), unassigned: this.inst.requests.map((_, i) => i).filter((r) => !this.inst.fixedRequest[r]), cost: 0 };
     // regret-2 costs about requests^2 x route length: beyond a few hundred requests a sorted one-by-one insertion
     // (earliest window first) builds the first plan in a fraction of the time
-    if (s.unassigned.length <= REGRET_CONSTRUCTION_MAX) this.recreate(s, 2, 0);
-    else this.recreateSequential(s, 4);
+    if (s.unassigned.length <= REGRET_CONSTRUCTION_MAX) this.recreate(s, 2);
+    else this.insertEarliestFirst(s);
     return s;
   }
 
@@ -237,122 +222,96 @@ class Search {
 
   run(opts: SolveOptions, started: number): { best: Solution; initial: Solution; iterations: number } {
     const initial = this.construct();
-    let current = this.clone(initial);
     let best = this.clone(initial);
     const R = this.inst.requests.length;
     if (R === 0) return { best, initial, iterations: 0 };
-    const ruin = this.ruin;
-    const ruins = [(s: Solution, q: number) => ruin.random(s, q), (s: Solution, q: number) => ruin.related(s, q), (s: Solution, q: number) => ruin.worst(s, q), (s: Solution, q: number) => ruin.route(s, q), (s: Solution, q: number) => ruin.strings(s, q)];
-    const recreates: { k: number; noise: number; order?: number }[] = [
-      { k: 1, noise: 0 },
-      { k: 2, noise: 0 },
-      { k: 3, noise: 0 },
-      { k: 1, noise: 0.02 },
-      { k: 2, noise: 0.02 },
-      { k: 0, noise: 0, order: 0 },
-      { k: 0, noise: 0, order: 1 },
-      { k: 0, noise: 0, order: 2 },
-      { k: 0, noise: 0, order: 3 },
-    ];
-    const ruinW = ruins.map(() => 1);
-    const recW = recreates.map(() => 1);
-    const ruinScore = ruins.map(() => 0);
-    const recScore = recreates.map(() => 0);
-    const ruinUse = ruins.map(() => 0);
-    const recUse = recreates.map(() => 0);
-    const d0 = Math.max(this.distance(initial), 1e-9);
-    const t0 = (0.03 * d0) / Math.LN2 / Math.max(1, Math.sqrt(R));
-    const tEnd = t0 / 200;
-    const maxQ = Math.max(2, Math.min(40, Math.ceil(R * 0.4)));
+    const strings = new StringSearch(this.inst, this.rnd, (s) => this.cost(s));
     // a few ms stay for handing the plan back (worker message, checks)
     const deadline = started + Math.max(0, opts.timeLimitMs - Math.min(50, opts.timeLimitMs * 0.01));
     const maxIter = opts.maxIterations ?? Infinity;
-    // Phase 1 (the first quarter of the budget) squeezes vehicles out: take the shortest route's requests out, forbid a
-    // new route, and search until they all fit elsewhere (then again); phase 2 minimises distance with the best fleet.
-    let squeezing = true;
-    let squeezedAt = 0;
-    let switchedAt = SQUEEZE_SHARE;
-    const squeeze = (): void => {
-      const v = this.vehicles(current);
-      if (current.unassigned.length > 0 || v <= 1) return;
-      let shortest = -1;
-      current.routes.forEach((r, i) => {
-        if (r.used && r.fixedCount === 0 && (shortest < 0 || r.requestCount < current.routes[shortest]!.requestCount)) shortest = i;
-      });
-      if (shortest < 0) return;
-      this.routeCap = v - 1;
-      current = this.clone(current);
-      this.ruin.removeRequests(current, new Set(current.routes[shortest]!.nodes.map((x) => this.inst.requestOfNode[x]!)));
-      this.recreate(current, 2, 0);
-      if (current.cost < best.cost - 1e-9) best = this.clone(current); // everything fitted at once
-    };
-    const deadline0 = started + opts.timeLimitMs;
-    if (Date.now() < deadline0) squeeze();
+    const progress = (it: number, now: number): number => (Number.isFinite(maxIter) ? it / maxIter : (now - started) / Math.max(1, opts.timeLimitMs));
     let it = 0;
+
+    // Phase 1, fleet minimisation (SISR section 5): take a route out and forbid opening one; iterate ruin and recreate,
+    // keeping a candidate that leaves fewer requests out, or ones left out less often so far (absences), until all fit
+    // (one vehicle less: again) or the phase's share of the budget is spent without progress.
+    const absences = new Int32Array(R);
+    let current = best;
+    let vehicles = this.vehicles(best);
+    // patience counts from here: construction (and a worker thread's start-up on a busy machine) may have taken a share
+    let lastGain = progress(it, Date.now());
+    const sumAbs = (s: Solution): number => s.unassigned.reduce((a, r) => a + absences[r]!, 0);
+    if (best.unassigned.length === 0 && vehicles > 1) {
+      for (; it < maxIter; it++) {
+        const now = Date.now();
+        const frac = progress(it, now);
+        if (now >= deadline || frac >= FLEET_SHARE || frac - lastGain >= FLEET_PATIENCE) break;
+        if (current.unassigned.length === 0) {
+          const removable = current.routes.map((r, i) => ({ r, i })).filter((x) => x.r.used && x.r.fixedCount === 0);
+          if (removable.length === 0 || vehicles <= 1) break;
+          removable.sort((x, y) => x.r.requestCount - y.r.requestCount || x.i - y.i);
+          const pick = removable[Math.floor(Math.pow(this.rnd.next(), 3) * removable.length)]!.i;
+          current = this.clone(current);
+          removeRequests(this.inst, current, new Set(current.routes[pick]!.nodes.map((x) => this.inst.requestOfNode[x]!)));
+        }
+        const cand = strings.fork(current);
+        strings.ruin(cand);
+        strings.recreate(cand, vehicles - 1, absences);
+        for (const r of cand.unassigned) absences[r]!++;
+        if (cand.unassigned.length < current.unassigned.length || sumAbs(cand) < sumAbs(current)) current = cand;
+        if (current.unassigned.length === 0) {
+          vehicles = this.vehicles(current);
+          best = current;
+          lastGain = frac;
+        }
+      }
+    }
+
+    // Phase 2, distance: SISR with simulated annealing, the temperature falling exponentially from T0 to Tf over the
+    // rest of the budget (both in units of the first plan's mean leg). A new best plan also gets the local search.
+    const phase2At = progress(it, Date.now());
+    const legs = R + Math.max(1, this.vehicles(initial));
+    const meanLeg = Math.max(this.distance(initial), 1e-9) / legs;
+    const t0 = T0_LEGS * meanLeg;
+    const tf = TF_LEGS * meanLeg;
+    const cap = best.unassigned.length === 0 ? this.vehicles(best) : this.inst.fleet;
+    // one local search may take at most POLISH_GAP of the budget (on a thousand visits it would take all of it)
+    const polishUntil = (): number => Math.min(deadline, Date.now() + POLISH_GAP * opts.timeLimitMs);
+    this.polish(best, polishUntil());
+    current = best;
+    let polishedAt = 0;
+    let lsMs = 0;
+    let finalPolish = false;
     for (; it < maxIter; it++) {
       const now = Date.now();
       if (now >= deadline) break;
-      const frac = Number.isFinite(maxIter) ? it / maxIter : (now - started) / Math.max(1, opts.timeLimitMs);
-      // squeezing stops at its share of the budget, or earlier once it has made no progress for a while
-      if (squeezing && (frac >= SQUEEZE_SHARE || frac - squeezedAt >= SQUEEZE_PATIENCE)) {
-        squeezing = false;
-        switchedAt = frac;
-        this.routeCap = this.inst.fleet;
-        current = this.clone(best);
-      } else if (squeezing && current.unassigned.length === 0) {
-        squeezedAt = frac;
-        squeeze();
-      }
-      const temp = t0 * Math.pow(tEnd / t0, squeezing ? frac / SQUEEZE_SHARE : (frac - switchedAt) / Math.max(1e-9, 1 - switchedAt));
-      const cand = this.clone(current);
-      const q = 1 + this.rnd.int(maxQ);
-      const a = this.roulette(ruinW);
-      const b = this.roulette(recW);
-      ruins[a]!(cand, q);
-      const rec = recreates[b]!;
-      if (rec.order !== undefined) this.recreateSequential(cand, rec.order);
-      else this.recreate(cand, rec.k, rec.noise);
-      ruinUse[a]!++;
-      recUse[b]!++;
-      let score = 0;
-      if (cand.cost < best.cost - 1e-9 || (cand.cost < current.cost - 1e-9 && this.rnd.next() < LS_SHARE)) this.polish(cand, deadline);
+      const frac = Math.min(1, (progress(it, now) - phase2At) / Math.max(1e-9, 1 - phase2At));
+      const temp = t0 * Math.pow(tf / t0, frac);
+      const cand = strings.fork(current);
+      strings.ruin(cand);
+      strings.recreate(cand, cap);
       if (cand.cost < best.cost - 1e-9) {
-        best = this.clone(cand);
-        current = cand;
-        score = 33;
-      } else if (cand.cost < current.cost - 1e-9) {
-        current = cand;
-        score = 9;
-      } else if (cand.unassigned.length <= current.unassigned.length && this.rnd.next() < Math.exp(-(cand.cost - current.cost) / temp)) {
-        current = cand;
-        score = 13;
-      }
-      ruinScore[a]! += score;
-      recScore[b]! += score;
-      if ((it + 1) % 100 === 0) {
-        for (let h = 0; h < ruins.length; h++) {
-          if (ruinUse[h]! > 0) ruinW[h] = 0.8 * ruinW[h]! + 0.2 * (ruinScore[h]! / ruinUse[h]!) + 0.01;
-          ruinScore[h] = 0;
-          ruinUse[h] = 0;
+        // a local search costs as much as hundreds of iterations and new bests come in bursts: it runs on one of them
+        // per POLISH_GAP of the phase (and on the best plan near the end); with a time limit it also stays within
+        // LS_SHARE of the time spent (on a thousand visits nearly every iteration is a new best)
+        const lsAllowed = Number.isFinite(maxIter) || lsMs <= LS_SHARE * (now - started);
+        if (frac - polishedAt >= POLISH_GAP && lsAllowed) {
+          const t = Date.now();
+          this.polish(cand, polishUntil());
+          lsMs += Date.now() - t;
+          polishedAt = frac;
         }
-        for (let h = 0; h < recreates.length; h++) {
-          if (recUse[h]! > 0) recW[h] = 0.8 * recW[h]! + 0.2 * (recScore[h]! / recUse[h]!) + 0.01;
-          recScore[h] = 0;
-          recUse[h] = 0;
-        }
+        best = cand;
+        current = cand;
+      } else if (cand.cost < current.cost - temp * Math.log(this.rnd.next())) current = cand;
+      if (!finalPolish && frac >= 1 - POLISH_GAP) {
+        finalPolish = true;
+        this.polish(best, polishUntil());
+        if (best.cost < current.cost) current = best;
       }
     }
+    if (!finalPolish) this.polish(best, polishUntil());
     return { best, initial, iterations: it };
-  }
-
-  private roulette(weights: number[]): number {
-    const total = weights.reduce((a, b) => a + b, 0);
-    let x = this.rnd.next() * total;
-    for (let h = 0; h < weights.length; h++) {
-      x -= weights[h]!;
-      if (x <= 0) return h;
-    }
-    return weights.length - 1;
   }
 
   toIds(s: Solution): number[][] {

@@ -123,9 +123,25 @@ export class Route {
   hasPairs = false;
   hasReloads = false;
 
-  constructor(vehicle: number, inst: Instance) {
-    const v = inst.vehicles[vehicle]!;
+  /** a new empty route for the vehicle (with its started steps and reload stops), or a copy of `from` (clone) */
+  constructor(vehicle: number, inst: Instance | undefined, from?: Route) {
     this.vehicle = vehicle;
+    if (from) {
+      this.startNode = from.startNode;
+      this.endNode = from.endNode;
+      this.ready = from.ready;
+      this.due = from.due;
+      this.capacity = from.capacity;
+      this.fixedCount = from.fixedCount;
+      this.nodes = from.nodes;
+      this.startLoad = from.startLoad;
+      this.distance = from.distance;
+      this.requestCount = from.requestCount;
+      this.hasPairs = from.hasPairs;
+      this.hasReloads = from.hasReloads;
+      return;
+    }
+    const v = inst!.vehicles[vehicle]!;
     this.startNode = v.start;
     this.endNode = v.end;
     this.ready = v.ready;
@@ -133,12 +149,11 @@ export class Route {
     this.capacity = v.capacity;
     this.fixedCount = v.fixed.length;
     this.nodes = [...v.fixed, ...v.reloads];
-    this.update(inst);
+    this.update(inst!);
   }
 
   clone(): Route {
-    const r = Object.create(Route.prototype) as Route;
-    Object.assign(r, this);
+    const r = new Route(this.vehicle, undefined, this);
     r.nodes = this.nodes.slice();
     r.start = this.start.slice();
     r.load = this.load.slice();
@@ -161,16 +176,23 @@ export class Route {
     const v = this.nodes;
     const m = v.length;
     const kind = inst.kind;
+    const demand = inst.demand;
+    const d = inst.d;
+    const n = inst.n;
+    const readyAt = inst.ready;
+    const dueAt = inst.due;
+    const service = inst.service;
     let ok = true;
     // goods of single visits are loaded at the start of their trip (the start, or a reload stop)
-    const tripLoad: number[] = [];
+    const tripLoad = TRIP_LOAD;
+    tripLoad.length = 0;
     let acc = 0;
     let pairs = false;
     let reloads = false;
     let requests = 0;
     for (let k = 0; k < m; k++) {
       const kk = kind[v[k]!]!;
-      if (kk === KIND.single) acc += inst.demand[v[k]!]!;
+      if (kk === KIND.single) acc += demand[v[k]!]!;
       else if (kk === KIND.reload) {
         tripLoad.push(acc);
         acc = 0;
@@ -190,43 +212,54 @@ export class Route {
     this.startLoad = load;
     if (load > this.capacity + 1e-9) ok = false;
     let dist = 0;
-    this.start.length = m;
-    this.load.length = m;
-    this.latest.length = m;
-    this.peakBefore.length = m + 1;
+    const start = this.start;
+    const loads = this.load;
+    const latestAt = this.latest;
+    const peakBefore = this.peakBefore;
+    // the arrays grow by assignment; only a shorter route truncates them
+    if (start.length > m) {
+      start.length = m;
+      loads.length = m;
+      latestAt.length = m;
+      peakBefore.length = m + 1;
+    }
     let peak = load;
-    this.peakBefore[0] = peak;
+    peakBefore[0] = peak;
     for (let k = 0; k < m; k++) {
       const u = v[k]!;
-      const leg = inst.dist(prev, u);
+      const leg = d[prev * n + u]!;
       dist += leg;
-      t = Math.max(inst.ready[u]!, t + inst.service[prev]! + leg);
-      if (t > inst.due[u]! + 1e-9) ok = false;
-      this.start[k] = t;
+      t = Math.max(readyAt[u]!, t + service[prev]! + leg);
+      if (t > dueAt[u]! + 1e-9) ok = false;
+      start[k] = t;
       const kk = kind[u]!;
-      if (kk === KIND.single) load -= inst.demand[u]!;
+      if (kk === KIND.single) load -= demand[u]!;
       else if (kk === KIND.reload) load += tripLoad[++trip]!;
-      else load += inst.demand[u]!;
+      else load += demand[u]!;
       if (load > this.capacity + 1e-9) ok = false;
-      this.load[k] = load;
+      loads[k] = load;
       peak = kk === KIND.reload ? load : Math.max(peak, load);
-      this.peakBefore[k + 1] = peak;
+      peakBefore[k + 1] = peak;
       prev = u;
     }
-    dist += inst.dist(prev, this.endNode);
-    if (t + inst.service[prev]! + inst.dist(prev, this.endNode) > this.due + 1e-9 && m > 0) ok = false;
+    const back = d[prev * n + this.endNode]!;
+    dist += back;
+    if (t + service[prev]! + back > this.due + 1e-9 && m > 0) ok = false;
     this.distance = m === 0 ? 0 : dist;
     let latest = this.due;
     let next = this.endNode;
     for (let k = m - 1; k >= 0; k--) {
       const u = v[k]!;
-      latest = Math.min(inst.due[u]!, latest - inst.dist(u, next) - inst.service[u]!);
-      this.latest[k] = latest;
+      latest = Math.min(dueAt[u]!, latest - d[u * n + next]! - service[u]!);
+      latestAt[k] = latest;
       next = u;
     }
     return ok;
   }
 }
+
+/** scratch for Route.update (one solve per thread, never re-entered) */
+const TRIP_LOAD: number[] = [];
 
 export interface Insertion {
   cost: number;
@@ -238,18 +271,25 @@ export interface Insertion {
 
 const NONE: Insertion = { cost: Infinity, i: -1, j: -1 };
 
-/** Cheapest feasible insertion of a request into a route (Infinity if none). */
-export function bestInsertion(inst: Instance, route: Route, request: number[]): Insertion {
-  return request.length === 1 ? insertSingle(inst, route, request[0]!) : insertPair(inst, route, request[0]!, request[1]!);
+/** SISR's blinks: each position that would become the best is skipped with probability `rate` (a little randomness). */
+export interface Blink {
+  rate: number;
+  next: () => number;
 }
 
-function insertSingle(inst: Instance, r: Route, u: number): Insertion {
+/** Cheapest feasible insertion of a request into a route (Infinity if none). */
+export function bestInsertion(inst: Instance, route: Route, request: number[], blink?: Blink): Insertion {
+  return request.length === 1 ? insertSingle(inst, route, request[0]!, blink) : insertPair(inst, route, request[0]!, request[1]!, blink);
+}
+
+function insertSingle(inst: Instance, r: Route, u: number, blink: Blink | undefined): Insertion {
   if (!r.canTake(inst, u)) return NONE;
   const v = r.nodes;
   const m = v.length;
   const Q = r.capacity;
   const qu = inst.demand[u]!;
-  let best = NONE;
+  let bestCost = Infinity;
+  let bestI = -1;
   for (let i = r.fixedCount; i <= m; i++) {
     const prev = i === 0 ? r.startNode : v[i - 1]!;
     const prevDep = i === 0 ? r.ready : r.start[i - 1]! + inst.service[prev]!;
@@ -261,12 +301,15 @@ function insertSingle(inst: Instance, r: Route, u: number): Insertion {
     const latestNext = i === m ? r.due : r.latest[i]!;
     if (tu + inst.service[u]! + inst.dist(u, next) > latestNext + 1e-9) continue;
     const cost = inst.dist(prev, u) + inst.dist(u, next) - inst.dist(prev, next);
-    if (cost < best.cost) best = { cost, i, j: i };
+    if (cost < bestCost && !(blink && blink.next() < blink.rate)) {
+      bestCost = cost;
+      bestI = i;
+    }
   }
-  return best;
+  return bestI < 0 ? NONE : { cost: bestCost, i: bestI, j: bestI };
 }
 
-function insertPair(inst: Instance, r: Route, p: number, dl: number): Insertion {
+function insertPair(inst: Instance, r: Route, p: number, dl: number, blink: Blink | undefined): Insertion {
   if (!r.canTake(inst, p)) return NONE;
   const v = r.nodes;
   const m = v.length;
@@ -274,7 +317,9 @@ function insertPair(inst: Instance, r: Route, p: number, dl: number): Insertion 
   const qp = inst.demand[p]!;
   const dueDepot = r.due;
   const end = r.endNode;
-  let best = NONE;
+  let bestCost = Infinity;
+  let bestI = -1;
+  let bestJ = -1;
   for (let i = r.fixedCount; i <= m; i++) {
     const prev = i === 0 ? r.startNode : v[i - 1]!;
     const prevDep = i === 0 ? r.ready : r.start[i - 1]! + inst.service[prev]!;
@@ -284,7 +329,7 @@ function insertPair(inst: Instance, r: Route, p: number, dl: number): Insertion 
     if (tp > inst.due[p]! + 1e-9) break;
     const nextI = i === m ? end : v[i]!;
     const costP = inst.dist(prev, p) + inst.dist(p, nextI) - inst.dist(prev, nextI);
-    if (costP >= best.cost) continue;
+    if (costP >= bestCost) continue;
     // delivery right after the pickup
     {
       const td = Math.max(inst.ready[dl]!, tp + inst.service[p]! + inst.dist(p, dl));
@@ -292,7 +337,11 @@ function insertPair(inst: Instance, r: Route, p: number, dl: number): Insertion 
         const latestNext = i === m ? dueDepot : r.latest[i]!;
         if (td + inst.service[dl]! + inst.dist(dl, nextI) <= latestNext + 1e-9) {
           const cost = inst.dist(prev, p) + inst.dist(p, dl) + inst.dist(dl, nextI) - inst.dist(prev, nextI);
-          if (cost < best.cost) best = { cost, i, j: i };
+          if (cost < bestCost && !(blink && blink.next() < blink.rate)) {
+            bestCost = cost;
+            bestI = i;
+            bestJ = i;
+          }
         }
       }
     }
@@ -311,10 +360,14 @@ function insertPair(inst: Instance, r: Route, p: number, dl: number): Insertion 
       const latestNext = k + 1 === m ? dueDepot : r.latest[k + 1]!;
       if (td + inst.service[dl]! + inst.dist(dl, next) > latestNext + 1e-9) continue;
       const cost = costP + inst.dist(u, dl) + inst.dist(dl, next) - inst.dist(u, next);
-      if (cost < best.cost) best = { cost, i, j: k + 1 };
+      if (cost < bestCost && !(blink && blink.next() < blink.rate)) {
+        bestCost = cost;
+        bestI = i;
+        bestJ = k + 1;
+      }
     }
   }
-  return best;
+  return bestI < 0 ? NONE : { cost: bestCost, i: bestI, j: bestJ };
 }
 
 /** Applies an insertion found by bestInsertion. */

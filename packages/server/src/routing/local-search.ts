@@ -1,24 +1,42 @@
-import type { Instance, Route } from './insertion.js';
+import { applyInsertion, bestInsertion, type Instance, type Route } from './insertion.js';
 import type { Solution } from './ruin.js';
 
 /** how many nearest neighbours of a visit the moves look at (granular neighbourhood) */
 const NEIGHBOURS = 12;
 
+/** how many nearest pairs a pair exchange tries */
+const PAIR_NEIGHBOURS = 8;
+
 /**
  * Local search that polishes a plan after ruin-and-recreate: relocate a visit next to one of its nearest
  * neighbours (same or another route), swap two visits, or-opt (move a string of 2-3 visits after a neighbour), and
- * 2-opt* (exchange the tails of two routes).
- * First improvement, repeated until nothing improves or the deadline. Only single-visit requests move
- * (a pickup/delivery pair stays where recreate put it: moving one half alone would break precedence), and a
- * move is kept only if Route.update finds the changed routes feasible, so every constraint the schedule
- * checks (windows, capacity, reloads, skills, fixed prefixes) holds after it.
+ * 2-opt* (exchange the tails of two routes). Pickup-and-delivery pairs move whole: pair relocation (both halves out,
+ * back at their cheapest positions in the same or another route) and pair exchange (two pairs of different routes
+ * trade routes, each at its cheapest positions there).
+ * First improvement, repeated until nothing improves or the deadline. A move is kept only if the changed routes are
+ * feasible (Route.update, or the insertion check for pairs), so every constraint the schedule checks (windows,
+ * capacity, reloads, skills, fixed prefixes) holds after it.
  */
 export class LocalSearch {
   private readonly near: Int32Array[] = [];
   private readonly movable: Uint8Array;
+  /** pair requests (not pinned), and for each its nearest pair requests */
+  private readonly pairs: number[] = [];
+  private readonly nearPairs = new Map<number, number[]>();
 
   constructor(private readonly inst: Instance) {
     const n = inst.n;
+    inst.requests.forEach((req, r) => {
+      if (req.length === 2 && !inst.fixedRequest[r]) this.pairs.push(r);
+    });
+    const pairGap = (a: number, b: number): number => {
+      const [pa, da] = inst.requests[a]!;
+      const [pb, db] = inst.requests[b]!;
+      return inst.dist(pa!, pb!) + inst.dist(pb!, pa!) + inst.dist(da!, db!) + inst.dist(db!, da!);
+    };
+    for (const a of this.pairs) {
+      this.nearPairs.set(a, this.pairs.filter((b) => b !== a).sort((x, y) => pairGap(a, x) - pairGap(a, y)).slice(0, PAIR_NEIGHBOURS));
+    }
     this.movable = new Uint8Array(n);
     for (const req of inst.requests) if (req.length === 1) this.movable[req[0]!] = 1;
     for (let u = 0; u < n; u++) {
@@ -56,8 +74,88 @@ export class LocalSearch {
         }
         if (improved) break;
       }
+      if (!improved && this.pairs.length > 0 && this.improvePairs(s)) improved = changed = true;
     }
     return changed;
+  }
+
+  /** One improving pair relocation or pair exchange (first found), applied; false if there is none. */
+  private improvePairs(s: Solution): boolean {
+    const inst = this.inst;
+    const routeOfNode = new Int32Array(inst.n).fill(-1);
+    s.routes.forEach((route, r) => route.nodes.forEach((x, k) => {
+      if (k >= route.fixedCount) routeOfNode[x] = r;
+    }));
+    for (const a of this.pairs) {
+      const ra = routeOfNode[inst.requests[a]![0]!]!;
+      if (ra < 0) continue;
+      if (this.tryPairRelocate(s, a, ra)) return true;
+      for (const b of this.nearPairs.get(a)!) {
+        const rb = routeOfNode[inst.requests[b]![0]!]!;
+        if (rb < 0 || rb === ra) continue;
+        if (this.tryPairExchange(s, a, ra, b, rb)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** route r without the request's nodes, its schedule recomputed (undefined if that breaks it: a non-metric matrix) */
+  private without(s: Solution, r: number, req: number): Route | undefined {
+    const [p, d] = this.inst.requests[req]!;
+    const route = s.routes[r]!.clone();
+    route.nodes = route.nodes.filter((x) => x !== p && x !== d);
+    return route.update(this.inst) ? route : undefined;
+  }
+
+  /** Pair a leaves its route ra for its cheapest position in any route in use (ra included) if that is shorter. */
+  private tryPairRelocate(s: Solution, a: number, ra: number): boolean {
+    const inst = this.inst;
+    const request = inst.requests[a]!;
+    const rest = this.without(s, ra, a);
+    if (!rest) return false;
+    const gain = s.routes[ra]!.distance - rest.distance;
+    let bestCost = gain - 1e-7;
+    let bestRoute = -1;
+    let bestIns: ReturnType<typeof bestInsertion> | undefined;
+    for (let r = 0; r < s.routes.length; r++) {
+      const target = r === ra ? rest : s.routes[r]!;
+      if (!target.used && r !== ra) continue;
+      const ins = bestInsertion(inst, target, request);
+      if (ins.cost < bestCost) {
+        bestCost = ins.cost;
+        bestRoute = r;
+        bestIns = ins;
+      }
+    }
+    if (!bestIns) return false;
+    if (bestRoute === ra) {
+      applyInsertion(inst, rest, request, bestIns);
+      s.routes[ra] = rest;
+    } else {
+      const target = s.routes[bestRoute]!.clone();
+      applyInsertion(inst, target, request, bestIns);
+      s.routes[ra] = rest;
+      s.routes[bestRoute] = target;
+    }
+    return true;
+  }
+
+  /** Pairs a (route ra) and b (route rb) trade routes, each at its cheapest position there, if that is shorter. */
+  private tryPairExchange(s: Solution, a: number, ra: number, b: number, rb: number): boolean {
+    const inst = this.inst;
+    const restA = this.without(s, ra, a);
+    const restB = this.without(s, rb, b);
+    if (!restA || !restB) return false;
+    const before = s.routes[ra]!.distance + s.routes[rb]!.distance;
+    const insB = bestInsertion(inst, restA, inst.requests[b]!);
+    if (insB.cost === Infinity || restA.distance + restB.distance + insB.cost >= before - 1e-7) return false;
+    const insA = bestInsertion(inst, restB, inst.requests[a]!);
+    if (restA.distance + restB.distance + insB.cost + insA.cost >= before - 1e-7) return false;
+    applyInsertion(inst, restA, inst.requests[b]!, insB);
+    applyInsertion(inst, restB, inst.requests[a]!, insA);
+    s.routes[ra] = restA;
+    s.routes[rb] = restB;
+    return true;
   }
 
   private prev(route: Route, k: number): number {

@@ -3,7 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isInfraError } from '@infra/core/errors';
 import { checkSolution, parseInstance, parseLiLim, parseSolomon, solve, solveSync, type RoutingNode, type RoutingProblem } from './index.js';
+import { Instance, Route } from './insertion.js';
+import { LocalSearch } from './local-search.js';
 import { SeededRandom } from './random.js';
+import type { Solution } from './ruin.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const solomonText = readFileSync(fixture('solomon-r125gen.txt'), 'utf8');
@@ -177,6 +180,26 @@ describe('solver', () => {
     expect(s.routes).toEqual(solveSync(solomon(), opts).routes);
   });
 
+  it('keeps searching on 1,000 customers: the local search does not eat the time limit', () => {
+    // before the local search was capped, a 1,000-customer plan got 4 improvement iterations in 5 s (all the rest went
+    // to polishing); now ruin and recreate gets thousands
+    const rnd = new SeededRandom(7);
+    const nodes: RoutingNode[] = [{ id: 0, x: 500, y: 500, demand: 0, ready: 0, due: 5000, service: 0, kind: 'depot', sibling: -1 }];
+    for (let i = 1; i <= 1000; i++) {
+      const x = rnd.int(1000);
+      const y = rnd.int(1000);
+      const d0 = Math.hypot(x - 500, y - 500);
+      const ready = Math.ceil(d0) + rnd.int(3000);
+      nodes.push({ id: i, x, y, demand: 1 + rnd.int(20), ready, due: Math.min(ready + 300 + rnd.int(600), Math.floor(5000 - 10 - d0)), service: 10, kind: 'single', sibling: -1 });
+    }
+    const p: RoutingProblem = { name: 'thousand', format: 'custom', capacity: 200, fleetSize: 200, nodes };
+    const s = solveSync(p, { timeLimitMs: 3000, seed: 1 });
+    expect(s.unassigned).toEqual([]);
+    expect(checkSolution(p, s.routes).violations).toEqual([]);
+    expect(s.iterations).toBeGreaterThan(100);
+    expect(s.distance).toBeLessThan(s.construction.distance * 0.9);
+  });
+
   it('agrees with the checker on 30 random small instances with tight capacity and windows', () => {
     const rnd = new SeededRandom(2026);
     const int = (lo: number, hi: number): number => lo + rnd.int(hi - lo + 1);
@@ -256,5 +279,59 @@ describe('heterogeneous fleet: skills, started steps, reload stops (solver and c
     // vehicle 1 carries 2: with 6 already on it, everything else rides on vehicle 0 in two trips
     expect(s.routes[0]!.filter((x) => x !== 2).sort()).toEqual([3, 4, 5]);
     expect(s.routes[0]).toContain(2);
+  });
+});
+
+describe('local search moves pickup-and-delivery pairs whole', () => {
+  const node = (id: number, x: number, y: number, kind: RoutingNode['kind'], sibling = -1, demand = 0, ready = 0, due = 1000): RoutingNode => ({ id, x, y, demand, ready, due, service: 0, kind, sibling });
+  const plan = (inst: Instance, lists: number[][]): Solution => ({
+    routes: lists.map((nodes, v) => {
+      const r = new Route(v, inst);
+      r.nodes = nodes;
+      expect(r.update(inst)).toBe(true);
+      return r;
+    }),
+    unassigned: [],
+    cost: 0,
+  });
+  const total = (s: Solution): number => s.routes.reduce((a, r) => a + r.distance, 0);
+
+  it('relocates a pair into the route it lies next to (both halves, pickup first)', () => {
+    // depot in the middle; pair c in the west, pairs b and a in the east, a wrongly on c's route
+    const p: RoutingProblem = {
+      name: 'pair-relocate', format: 'custom', capacity: 50, fleetSize: 2,
+      nodes: [node(0, 50, 0, 'depot'), node(1, 0, 10, 'pickup', 2, 10), node(2, 0, 20, 'delivery', 1, -10), node(3, 100, 10, 'pickup', 4, 10), node(4, 100, 20, 'delivery', 3, -10), node(5, 100, 30, 'pickup', 6, 10), node(6, 100, 40, 'delivery', 5, -10)],
+    };
+    const inst = new Instance(p);
+    const s = plan(inst, [[1, 2, 5, 6], [3, 4]]);
+    const before = total(s);
+    expect(new LocalSearch(inst).improve(s, Date.now() + 5000)).toBe(true);
+    // a now rides with b (the plan may also merge everything into one route: one depot round trip less)
+    const withB = s.routes.find((r) => r.nodes.includes(3))!;
+    expect(withB.nodes).toEqual(expect.arrayContaining([3, 4, 5, 6]));
+    expect(withB.nodes.indexOf(5)).toBeLessThan(withB.nodes.indexOf(6));
+    expect(total(s)).toBeLessThan(before - 50);
+    const check = checkSolution(p, s.routes.map((r) => r.nodes));
+    expect(check.violations).toEqual([]);
+    expect(check.distance).toBeCloseTo(total(s), 9);
+  });
+
+  it('exchanges two pairs between routes when neither fits beside the other (capacity), with vehicles at two depots', () => {
+    // vehicle 0 lives in the west, vehicle 1 in the east; a (east) rides vehicle 0 and b (west) vehicle 1. Both pairs
+    // are on board during [200, 300], and a vehicle carries one at a time: only an exchange can mend it.
+    const p: RoutingProblem = {
+      name: 'pair-exchange', format: 'custom', capacity: 10, fleetSize: 2,
+      nodes: [node(0, 0, 0, 'depot'), node(1, 100, 0, 'depot'), node(2, 100, 10, 'pickup', 3, 10, 0, 200), node(3, 100, 20, 'delivery', 2, -10, 300, 400), node(4, 0, 10, 'pickup', 5, 10, 0, 200), node(5, 0, 20, 'delivery', 4, -10, 300, 400)],
+      vehicles: [
+        { start: 0, end: 0, capacity: 10, ready: 0, due: 1000 },
+        { start: 1, end: 1, capacity: 10, ready: 0, due: 1000 },
+      ],
+    };
+    const inst = new Instance(p);
+    const s = plan(inst, [[2, 3], [4, 5]]);
+    expect(new LocalSearch(inst).improve(s, Date.now() + 5000)).toBe(true);
+    expect(s.routes.map((r) => r.nodes)).toEqual([[4, 5], [2, 3]]);
+    expect(total(s)).toBeCloseTo(80, 9);
+    expect(checkSolution(p, s.routes.map((r) => r.nodes)).violations).toEqual([]);
   });
 });
