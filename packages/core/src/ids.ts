@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
 
@@ -13,10 +13,21 @@ export function newId(prefix: string, now: number = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
   let rand = '';
-  for (const b of bytes) rand += ALPHABET[b & 31];
+  for (let i = 0; i < 16; i++) rand += ALPHABET[randomByte() & 31];
   return `${prefix}_${time}${rand}`;
+}
+
+// Random bytes for ids come from a pool refilled 4 KiB at a time: one randomBytes(16) per id (a Buffer and a call
+// into the CSPRNG) was ~3 % of the CPU of creating an order.
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+function randomByte(): number {
+  if (used === pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  return pool[used++]!;
 }
 
 /** A random secret of `bytes` bytes, base64url. */

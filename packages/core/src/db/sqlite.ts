@@ -60,14 +60,11 @@ function withStatementCache(sqlite: Database.Database): Database.Database {
   const cache = new Map<string, Database.Statement>();
   const prepare = (sql: string): Database.Statement => {
     const hit = cache.get(sql);
-    if (hit && !hit.busy) {
-      cache.delete(sql); // re-insert: the Map's order is the LRU order
-      cache.set(sql, hit);
-      return hit;
-    }
+    if (hit && !hit.busy) return hit;
     const stmt = sqlite.prepare(sql);
     if (!hit) {
       cache.set(sql, stmt);
+      // first in, first out: our statements are a few hundred fixed texts, so the bound is rarely reached
       if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
     }
     return stmt;
