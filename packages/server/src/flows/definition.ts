@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { InfraError, isRole, parseDuration, type ErrorDetail, type Role } from '@infra/core';
+import { InfraError, isRole, parseDuration, roles as knownRoles, type ErrorDetail, type Role } from '@infra/core';
 
 /** A transition as declared: `from` may list several states. */
 export interface FlowTransition {
@@ -127,7 +127,7 @@ export function parseFlow(text: string, file: string): FlowDefinition {
       for (const f of from) if (!(f in states)) fail(fromRaw, `transition ${String(event)}: unknown state "${f}" in from`);
       if (typeof to !== 'string' || !(to in states)) fail(item.get('to', true) ?? item, `transition ${String(event)}: unknown state "${String(to)}" in to`);
       if (roles.length === 0) fail(item, `transition ${String(event)}: roles is missing (who may fire it)`);
-      for (const r of roles) if (!isRole(r)) fail(rolesNode, `transition ${String(event)}: unknown role "${r}" (admin, service, user, rider)`);
+      for (const r of roles) if (!isRole(r)) fail(rolesNode, `transition ${String(event)}: unknown role "${r}" (${knownRoles.join(', ')})`);
       for (const a of actions) if (!(knownActions as readonly string[]).includes(a)) fail(actionsNode, `transition ${String(event)}: unknown action "${a}" (known: ${knownActions.join(', ')})`);
       if (guard !== undefined && !(knownGuards as readonly string[]).includes(String(guard))) fail(item.get('guard', true), `transition ${String(event)}: unknown guard "${String(guard)}" (known: ${knownGuards.join(', ')})`);
       for (const f of from) {
