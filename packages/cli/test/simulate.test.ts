@@ -38,9 +38,10 @@ describe('infra simulate riders', () => {
       const r = await run(['simulate', 'riders', '--dir', dir, '--count', '3', '--jobs', '2', '--seconds', '100', '--speed', '40', '--fix-ms', '500', '--radius', '600', '--json'], 130_000);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      const summary = JSON.parse(r.stdout) as { riders: number; jobsPosted: number; assigned: number; delivered: number; fixesSent: number; etaAccuracy: { samples: number } };
+      const summary = JSON.parse(r.stdout) as { riders: number; jobsPosted: number; assigned: number; delivered: number; fixesSent: number; routes: number; etaAccuracy: { samples: number } };
       expect(summary).toMatchObject({ riders: 3, jobsPosted: 2, assigned: 2, delivered: 2 });
       expect(summary.fixesSent).toBeGreaterThan(0);
+      expect(summary.routes).toBeGreaterThanOrEqual(2); // each assignment sends the rider its planned stops, which it rides
       expect(summary.etaAccuracy.samples).toBeGreaterThan(0);
       // the deliveries really went through the flow, as the server stored them
       const admin = stack.state.adminToken;
@@ -53,5 +54,5 @@ describe('infra simulate riders', () => {
     } finally {
       await stack.stop();
     }
-  });
+  }, 180_000);
 });

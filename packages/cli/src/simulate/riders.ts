@@ -31,14 +31,19 @@ export interface SimulateSummary {
   assigned: number;
   delivered: number;
   fixesSent: number;
+  /** dispatch.route messages received: the planned stop sequences the riders rode */
+  routes: number;
   /** mean seconds from a job's assignment to its delivery */
   meanDeliverySeconds: number | null;
   etaAccuracy: unknown;
 }
 
 interface Point { lat: number; lng: number }
+/** what arrives on fleet/{riderId}/offers */
+interface OfferMessage { type: string; id?: string; jobId?: string; pickup?: Point; dropoff?: Point; reason?: string; stops?: { jobId: string; kind: 'pickup' | 'dropoff' }[] }
 interface Task { jobId: string; pickup: Point; dropoff: Point; deliveryId?: string; leg: 'pickup' | 'dropoff' | 'done'; assignedAt: number; busy?: boolean }
-interface SimRider { id: string; token: string; pos: Point; heading: number; client: MqttClient; tasks: Task[] }
+interface Stop { jobId: string; kind: 'pickup' | 'dropoff' }
+interface SimRider { id: string; token: string; pos: Point; heading: number; client: MqttClient; tasks: Task[]; route?: Stop[] }
 
 const EARTH_M = 6_371_000;
 const rad = (d: number): number => (d * Math.PI) / 180;
@@ -81,7 +86,7 @@ export async function simulateRiders(o: SimulateOptions): Promise<SimulateSummar
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
   };
-  const summary: SimulateSummary = { riders: 0, jobsPosted: 0, assigned: 0, delivered: 0, fixesSent: 0, meanDeliverySeconds: null, etaAccuracy: null };
+  const summary: SimulateSummary = { riders: 0, jobsPosted: 0, assigned: 0, delivered: 0, fixesSent: 0, routes: 0, meanDeliverySeconds: null, etaAccuracy: null };
   const deliveryTimes: number[] = [];
   const riders: SimRider[] = [];
   const t0 = Date.now();
@@ -108,14 +113,19 @@ export async function simulateRiders(o: SimulateOptions): Promise<SimulateSummar
       const client = await mqtt.connectAsync(o.mqttUrl, { protocolVersion: 4, username: id, password: token, reconnectPeriod: 0 }, false);
       const r: SimRider = { id, token, pos: offset(o.center, Math.sqrt(random()) * o.radiusM, random() * 360), heading: 0, client, tasks: [] };
       await client.subscribeAsync(topics.fleetOffers(id), { qos: 1 });
-      client.on('message', (_t, payload) => onOffer(r, JSON.parse(payload.toString()) as { type: string; id?: string; jobId?: string; pickup?: Point; dropoff?: Point }));
+      client.on('message', (_t, payload) => onOffer(r, JSON.parse(payload.toString()) as OfferMessage));
       riders.push(r);
     }
     summary.riders = riders.length;
     o.say(`${elapsed()} ${riders.length} riders on duty within ${o.radiusM} m of ${o.center.lat},${o.center.lng}`);
 
-    function onOffer(r: SimRider, m: { type: string; id?: string; jobId?: string; pickup?: Point; dropoff?: Point }): void {
-      if (m.type === 'dispatch.offer' && m.id) {
+    function onOffer(r: SimRider, m: OfferMessage): void {
+      if (m.type === 'dispatch.route' && m.stops) {
+        // the server's planned order of this rider's stops (re-planned as jobs arrive): ride them in that order
+        summary.routes++;
+        r.route = m.stops.map((x) => ({ jobId: x.jobId, kind: x.kind }));
+        o.say(`${elapsed()} route   ${r.id}: ${r.route.map((x) => `${x.kind === 'pickup' ? 'P' : 'D'} ${x.jobId}`).join(', ')}${m.reason ? ` (${m.reason})` : ''}`);
+      } else if (m.type === 'dispatch.offer' && m.id) {
         o.say(`${elapsed()} offer   ${r.id} ← ${m.jobId}`);
         // a person glances at the phone before tapping accept
         setTimeout(() => r.client.publish(topics.fleetOfferReplies(r.id), JSON.stringify({ offerId: m.id, accept: true }), { qos: 1 }), 200 + random() * 600);
@@ -179,6 +189,15 @@ export async function simulateRiders(o: SimulateOptions): Promise<SimulateSummar
       }
     }
 
+    /** the task of the first stop of the rider's planned route still to do; without a route, the oldest open task */
+    function nextTask(r: SimRider): Task | undefined {
+      for (const stop of r.route ?? []) {
+        const task = r.tasks.find((t) => t.jobId === stop.jobId && t.leg === stop.kind);
+        if (task) return task;
+      }
+      return r.tasks.find((t) => t.leg !== 'done');
+    }
+
     let last = Date.now();
     const deadline = t0 + o.seconds * 1000;
     while (Date.now() < deadline && !o.signal?.aborted) {
@@ -187,7 +206,7 @@ export async function simulateRiders(o: SimulateOptions): Promise<SimulateSummar
       const dtS = (now - last) / 1000;
       last = now;
       for (const r of riders) {
-        const task = r.tasks.find((t) => t.leg !== 'done');
+        const task = nextTask(r);
         if (task) await step(r, task, dtS).catch((err: Error) => o.say(`${elapsed()} ${r.id}: ${err.message}`));
         r.client.publish(topics.fleetLocation(r.id), JSON.stringify({ lat: r.pos.lat, lng: r.pos.lng, speed: task ? o.speedMps : 0, heading: Math.round(r.heading), accuracy: 8, ts: Date.now() }), { qos: 0 });
         summary.fixesSent++;

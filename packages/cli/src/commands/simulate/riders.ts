@@ -37,7 +37,7 @@ export default class SimulateRiders extends InfraCommand {
       say: (line) => (json ? undefined : this.log(line)), signal: abort.signal,
     });
     if (!json) {
-      this.log(`\n${summary.riders} riders, ${summary.fixesSent} fixes; jobs posted ${summary.jobsPosted}, assigned ${summary.assigned}, delivered ${summary.delivered}` +
+      this.log(`\n${summary.riders} riders, ${summary.fixesSent} fixes, ${summary.routes} planned routes ridden; jobs posted ${summary.jobsPosted}, assigned ${summary.assigned}, delivered ${summary.delivered}` +
         (summary.meanDeliverySeconds !== null ? `, ${summary.meanDeliverySeconds} s from assignment to delivery on average` : ''));
       this.log(`ETA accuracy: ${JSON.stringify(summary.etaAccuracy)}`);
     }
