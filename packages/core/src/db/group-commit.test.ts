@@ -82,4 +82,18 @@ describe('GroupCommit', () => {
     await writes.run(async (trx) => { await trx.insertInto('rows').values({ id: 'after', parent: null }).execute(); });
     expect(committed(file)).toEqual(['after']);
   });
+
+  it('settles every unit even when a unit wrecks the transaction itself, and the handle works afterwards', async () => {
+    const { db, file } = await fresh();
+    const writes = new GroupCommit(db);
+    const results = await Promise.allSettled([
+      writes.run(async (trx) => { await trx.insertInto('rows').values({ id: 'a', parent: null }).execute(); }),
+      // ends the whole transaction behind the group's back, then fails: its savepoint is gone with it
+      writes.run(async (trx) => { await sql`rollback`.execute(trx); throw new Error('b wrecked it'); }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(committed(file)).toEqual([]);
+    await writes.run(async (trx) => { await trx.insertInto('rows').values({ id: 'after', parent: null }).execute(); });
+    expect(committed(file)).toEqual(['after']);
+  });
 });

@@ -60,6 +60,7 @@ export class GroupCommit<DB> {
       return;
     }
     const done: { unit: Pending<DB>; value: unknown }[] = [];
+    let current: Pending<DB> | undefined; // taken from the queue, not yet settled
     try {
       let taken = 0;
       let waited = false;
@@ -72,21 +73,27 @@ export class GroupCommit<DB> {
           continue;
         }
         taken++;
+        current = unit;
         await sql`savepoint group_unit`.execute(trx);
+        let value: unknown;
         try {
-          const value = await unit.work(trx);
-          await sql`release savepoint group_unit`.execute(trx);
-          done.push({ unit, value });
+          value = await unit.work(trx);
         } catch (err) {
+          current = undefined;
+          unit.reject(err);
           await sql`rollback to savepoint group_unit`.execute(trx);
           await sql`release savepoint group_unit`.execute(trx);
-          unit.reject(err);
+          continue;
         }
+        await sql`release savepoint group_unit`.execute(trx);
+        current = undefined;
+        done.push({ unit, value });
       }
       await trx.commit().execute();
     } catch (err) {
       // the group could not be written (disk full, I/O error): none of it is durable
       await trx.rollback().execute().catch(() => undefined);
+      current?.reject(err);
       for (const { unit } of done) unit.reject(err);
       return;
     }

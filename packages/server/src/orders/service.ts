@@ -236,13 +236,16 @@ export class OrderService {
   /**
    * Sends the order again (a parcel lost or damaged): the order's lines are reserved anew (FEFO/FIFO, the order's
    * warehouse if it had one) and become `reship` shipments, picked, packed and shipped like any other. Only once
-   * something has shipped; 409 INFRA_ERR_OUT_OF_STOCK when the stock is not there, and nothing is written.
+   * something has shipped and nothing waits to ship; 409 INFRA_ERR_OUT_OF_STOCK when the stock is not there, and
+   * nothing is written.
    */
   async reship(id: string, reason: string, actor: Actor): Promise<OrderView> {
     const view = await this.writes.run(async (trx) => {
       const r = await this.load(trx, id, actor);
-      const shipped = (await orderStore.shipments(o(trx), id)).some((x) => x.status === 'shipped' || x.status === 'delivered');
-      if (!shipped) throw new InfraError('INFRA_ERR_CONFLICT', `order ${id} has not shipped yet: nothing to send again`);
+      const all = await orderStore.shipments(o(trx), id);
+      if (!all.some((x) => x.status === 'shipped' || x.status === 'delivered')) throw new InfraError('INFRA_ERR_CONFLICT', `order ${id} has not shipped yet: nothing to send again`);
+      // a pending shipment still holds its stock under this order: a reship beside it could ship with it
+      if (all.some((x) => x.status === 'pending')) throw new InfraError('INFRA_ERR_CONFLICT', `order ${id} still has a shipment waiting to ship: ship it (or resolve it) before sending the order again`);
       const now = this.now();
       const lines = await orderStore.lines(o(trx), id);
       const allocations = await this.wms.reserve(trx, 'order', id, lines.map((l) => ({ sku: l.sku, qty: l.qty })), r.warehouse ?? undefined);

@@ -47,6 +47,11 @@ describe('shipments', () => {
     // the same shipment cannot ship twice
     const again = await h.call('POST', `/orders/${o.id}/shipments/${wh1.id}/ship`, { token: service, body: { carrier: 'DHL', trackingNumber: 'JD1' } });
     expect([again.status, again.body.type]).toEqual([409, 'INFRA_ERR_CONFLICT']);
+    // nor may the order be sent again while WH2's shipment still waits (its held stock would ship with the reship)
+    const lost = await h.call('POST', '/exceptions', { token: admin, body: { type: 'parcel_lost', entity: { type: 'order', id: o.id } } });
+    const early = await h.call('POST', `/exceptions/${lost.body.id}/resolve`, { token: admin, body: { action: 'reship' } });
+    expect([early.status, early.body.type]).toEqual([409, 'INFRA_ERR_CONFLICT']);
+    expect((await h.call('GET', `/orders/${o.id}`, { token: service })).body.shipments).toHaveLength(2);
 
     const last = await h.call('POST', `/orders/${o.id}/shipments/${wh2.id}/ship`, { token: service, body: { carrier: 'UPS', trackingNumber: '1Z2' } });
     expect(last.body.status).toBe('shipped');
