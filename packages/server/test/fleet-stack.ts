@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { createLogger, parseConfigText, TokenIssuer, type Role, type ServiceContext } from '@infra/core';
+import { createLogger, parseConfigText, TokenIssuer, topics, type Role, type ServiceContext } from '@infra/core';
 import { startBroker } from '@infra/broker';
 import { startServer, type RoutePlugin, type RunningServer } from '../src/index.js';
 
@@ -21,6 +21,8 @@ export interface FleetStack {
   token(user: string, role: Role): Promise<string>;
   mqtt(user: string, role: Role): Promise<mqtt.MqttClient>;
   call(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** publishes a GPS fix as the rider on fleet/{riderId}/loc, and waits until the server's last known position is it */
+  fix(client: mqtt.MqttClient, riderId: string, at: { lat: number; lng: number }): Promise<void>;
   /** closes the gateway and starts it again on the same data (the broker keeps running) */
   restartServer(): Promise<void>;
   close(): Promise<void>;
@@ -60,6 +62,14 @@ export async function startFleetStack(opts: { yaml?: string; flows?: Record<stri
       });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async fix(client, riderId, at) {
+      await client.publishAsync(topics.fleetLocation(riderId), JSON.stringify({ ...at, ts: Date.now() }), { qos: 1 });
+      const admin = await token('fleet-stack', 'admin');
+      await until(async () => {
+        const loc = await stack.call('GET', `/riders/${riderId}/location`, admin);
+        return loc.status === 200 && Math.abs(loc.body.lat - at.lat) < 1e-9;
+      }, 5000, `the fix of ${riderId}`);
     },
     async restartServer() {
       await server.close();

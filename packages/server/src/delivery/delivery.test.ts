@@ -33,13 +33,7 @@ async function newRider(id: string): Promise<{ client: MqttClient; token: string
   return {
     client,
     token,
-    async fix(p) {
-      await client.publishAsync(topics.fleetLocation(id), JSON.stringify({ ...p, ts: Date.now() }), { qos: 1 });
-      await until(async () => {
-        const loc = await s.call('GET', `/riders/${id}/location`, admin);
-        return loc.status === 200 && Math.abs(loc.body.lat - p.lat) < 1e-9;
-      }, 5000, `fix of ${id}`);
-    },
+    fix: (p) => s.fix(client, id, p),
   };
 }
 

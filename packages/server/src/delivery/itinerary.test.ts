@@ -45,13 +45,7 @@ async function rider(id: string, at: P): Promise<{ client: MqttClient; token: st
   const client = await s.mqtt(id, 'rider');
   const box = inbox(client);
   await client.subscribeAsync(topics.fleetOffers(id), { qos: 1 }); // the rider's own dispatch inbox: offers, assignments, routes
-  const fix = async (p: P): Promise<void> => {
-    await client.publishAsync(topics.fleetLocation(id), JSON.stringify({ ...p, ts: Date.now() }), { qos: 1 });
-    await until(async () => {
-      const loc = await s.call('GET', `/riders/${id}/location`, admin);
-      return loc.status === 200 && Math.abs(loc.body.lat - p.lat) < 1e-9;
-    }, 5000, `fix of ${id}`);
-  };
+  const fix = (p: P): Promise<void> => s.fix(client, id, p);
   await fix(at);
   return { client, token, box, fix };
 }
@@ -150,10 +144,7 @@ describe('periodic re-planning', () => {
     const client = await p.mqtt('v1', 'rider');
     const box = inbox(client);
     await client.subscribeAsync(topics.fleetOffers('v1'), { qos: 1 });
-    const fix = async (at: P): Promise<void> => {
-      await client.publishAsync(topics.fleetLocation('v1'), JSON.stringify({ ...at, ts: Date.now() }), { qos: 1 });
-      await until(async () => Math.abs((await p.call('GET', '/riders/v1/location', padmin)).body.lat - at.lat) < 1e-9, 5000, 'fix');
-    };
+    const fix = (at: P): Promise<void> => p.fix(client, 'v1', at);
     await fix(START);
     // one job north, one south: from the start both orders are equally long, so the first stays first
     const j1 = await p.call('POST', '/dispatch/jobs', padmin, { pickup: offset(START, 300, 0), dropoff: offset(START, 600, 0), customer: 'n1' });

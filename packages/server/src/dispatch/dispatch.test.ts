@@ -37,11 +37,7 @@ async function rider(id: string, at: { lat: number; lng: number }, o: { capacity
   if (o.onDuty !== false) expect((await s.call('POST', `/riders/${id}/duty`, admin, { onDuty: true })).status).toBe(200);
   const c = await s.mqtt(id, 'rider');
   riderClients.set(id, c);
-  await c.publishAsync(topics.fleetLocation(id), JSON.stringify({ ...at, ts: Date.now() }), { qos: 1 });
-  await until(async () => {
-    const loc = await s.call('GET', `/riders/${id}/location`, admin);
-    return loc.status === 200 && Math.abs(loc.body.lat - at.lat) < 1e-9;
-  }, 5000, `the fix of ${id}`);
+  await s.fix(c, id, at);
 }
 
 const job = (pickup: { lat: number; lng: number }, extra: Record<string, unknown> = {}) => s.call('POST', '/dispatch/jobs', admin, { pickup, dropoff: offset(pickup, 1000, 0), customer: 'c-1', ...extra });
@@ -239,8 +235,7 @@ describe('dispatch: merchantFallback false', () => {
         expect((await own.call('POST', '/riders', adm, { id, name: id, vehicle: 'car', capacity: 1, ...(merchantId ? { merchantId } : {}) })).status).toBe(201);
         expect((await own.call('POST', `/riders/${id}/duty`, adm, { onDuty: true })).status).toBe(200);
         const c = await own.mqtt(id, 'rider');
-        await c.publishAsync(topics.fleetLocation(id), JSON.stringify({ ...at, ts: Date.now() }), { qos: 1 });
-        await until(async () => (await own.call('GET', `/riders/${id}/location`, adm)).status === 200, 5000, `fix of ${id}`);
+        await own.fix(c, id, at);
       };
       await place('p1', offset(NEAR, 100, 0));
       const j = await own.call('POST', '/dispatch/jobs', adm, { pickup: NEAR, dropoff: offset(NEAR, 500, 0), merchantId: 'shop-2' });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topics } from '@infra/core';
-import { issuer, offset, startFleetStack, until, type FleetStack } from '../../test/fleet-stack.js';
+import { issuer, offset, startFleetStack, type FleetStack } from '../../test/fleet-stack.js';
 
 /** Merchant-scoped dispatch staff: a `merchant` token sees and dispatches only its merchant's riders and jobs. */
 const BASE = { lat: 45.46, lng: 9.19 };
@@ -15,8 +14,7 @@ async function riderOf(id: string, merchantId: string | null, at: { lat: number;
   const token = await s.token(id, 'rider');
   expect((await s.call('POST', `/riders/${id}/duty`, token, { onDuty: true })).status).toBe(200);
   const c = await s.mqtt(id, 'rider');
-  await c.publishAsync(topics.fleetLocation(id), JSON.stringify({ ...at, ts: Date.now() }), { qos: 1 });
-  await until(async () => (await s.call('GET', `/riders/${id}/location`, admin)).status === 200, 5000, `fix of ${id}`);
+  await s.fix(c, id, at);
 }
 
 beforeAll(async () => {
