@@ -149,12 +149,10 @@ export class OrderService {
 
   /** Fires a flow event and runs its actions, all in one transaction with the outbox row. */
   async fire(id: string, body: OrderEventBody, actor: Actor): Promise<OrderView> {
-    const view = await this.writes.run(async (trx) => {
+    return this.write(async (trx) => {
       await this.fireIn(trx, await this.load(trx, id, actor), body, actor);
       return this.get(id, actor, trx);
     });
-    this.onCommit();
-    return view;
   }
 
   private async fireIn(trx: AnyDb, r: OrderRow, body: OrderEventBody, actor: Actor): Promise<void> {
@@ -189,7 +187,7 @@ export class OrderService {
    * its own, the order's status staying where it is.
    */
   async shipShipment(id: string, shipmentId: string, shipping: { carrier: string; trackingNumber: string }, actor: Actor): Promise<OrderView> {
-    const view = await this.writes.run(async (trx) => {
+    return this.write(async (trx) => {
       const r = await this.load(trx, id, actor);
       const s = await this.shipmentOf(trx, r, shipmentId, 'pending');
       const shipNow = this.flows.allowedEvents(FLOW, r.status, actor.role).includes('ship');
@@ -202,13 +200,11 @@ export class OrderService {
       if (s.kind === 'original' && left.length === 0) await this.fireIn(trx, r, { event: 'ship', reason: `all ${r.id} shipments shipped` }, actor);
       return this.get(id, actor, trx);
     });
-    this.onCommit();
-    return view;
   }
 
   /** Marks one shipped shipment delivered; when every shipment has arrived, the order fires `deliver` if it may. */
   async deliverShipment(id: string, shipmentId: string, actor: Actor): Promise<OrderView> {
-    const view = await this.writes.run(async (trx) => {
+    return this.write(async (trx) => {
       const r = await this.load(trx, id, actor);
       const s = await this.shipmentOf(trx, r, shipmentId, 'shipped');
       const now = this.now();
@@ -218,8 +214,6 @@ export class OrderService {
       if (open.length === 0 && this.flows.allowedEvents(FLOW, r.status, actor.role).includes('deliver')) await this.fireIn(trx, r, { event: 'deliver', reason: 'every shipment delivered' }, actor);
       return this.get(id, actor, trx);
     });
-    this.onCommit();
-    return view;
   }
 
   /**
@@ -240,7 +234,7 @@ export class OrderService {
    * nothing is written.
    */
   async reship(id: string, reason: string, actor: Actor): Promise<OrderView> {
-    const view = await this.writes.run(async (trx) => {
+    return this.write(async (trx) => {
       const r = await this.load(trx, id, actor);
       const all = await orderStore.shipments(o(trx), id);
       if (!all.some((x) => x.status === 'shipped' || x.status === 'delivered')) throw new InfraError('INFRA_ERR_CONFLICT', `order ${id} has not shipped yet: nothing to send again`);
@@ -254,8 +248,6 @@ export class OrderService {
       await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.reshipped', orderId: id, shipments: shipments.map((x) => ({ id: x.id, warehouse: x.warehouse })), reason, at: iso(now) }, now);
       return this.get(id, actor, trx);
     });
-    this.onCommit();
-    return view;
   }
 
   private async shipmentOf(trx: AnyDb, r: OrderRow, shipmentId: string, status: string) {
@@ -274,7 +266,7 @@ export class OrderService {
    * transaction with an `order.refunded` event. Nothing captured, or all of it refunded already, is a 409.
    */
   async refund(id: string, reason: string, actor: Actor): Promise<OrderView> {
-    const view = await this.writes.run(async (trx) => {
+    return this.write(async (trx) => {
       const r = await this.load(trx, id, actor);
       const now = this.now();
       const payments = await orderStore.payments(o(trx), id);
@@ -298,8 +290,13 @@ export class OrderService {
       await outboxStore.append(trx as OutboxDb, id, topics.order(id), { type: 'order.refunded', orderId: id, amount: captured - refunded, currency: r.currency, reason, at: iso(now) }, now);
       return this.get(id, actor, trx);
     });
+  }
+
+  /** One write (grouped with others arriving together), then the outbox relay is told there is something to publish. */
+  private async write<T>(work: (trx: AnyDb) => Promise<T>): Promise<T> {
+    const value = await this.writes.run(work);
     this.onCommit();
-    return view;
+    return value;
   }
 
   /** Mirrors a flow timeout onto the order (the flow engine raised it; this adds the order's own event). */

@@ -45,7 +45,11 @@ export class OutboxRelay {
         // Each entity's rows in order, one after another; different entities side by side, so the broker can store
         // a batch of grants in one commit. Then the batch is booked in one statement; a crash in between republishes it.
         const chains = new Map<string, typeof rows>();
-        for (const r of rows) chains.set(r.entity, [...(chains.get(r.entity) ?? []), r]);
+        for (const r of rows) {
+          const chain = chains.get(r.entity);
+          if (chain) chain.push(r);
+          else chains.set(r.entity, [r]);
+        }
         const done: number[] = [];
         const results = await Promise.allSettled([...chains.values()].map(async (chain) => {
           for (const r of chain) {
