@@ -101,6 +101,16 @@ export function inbox(client: mqtt.MqttClient) {
   };
 }
 
+export type Inbox = ReturnType<typeof inbox>;
+
+/** A user's device: connected, subscribed to its own IM inbox `im/u/{user}`, collecting what arrives there. */
+export async function imDevice(stack: TestStack, user: string, role: Role = 'user'): Promise<{ c: mqtt.MqttClient; box: Inbox }> {
+  const c = await stack.mqtt(user, { role });
+  const box = inbox(c);
+  await c.subscribeAsync(`im/u/${user}`, { qos: 1 });
+  return { c, box };
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `pred` every 20 ms; throws when it is still false after `ms`. */

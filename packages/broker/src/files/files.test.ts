@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mqtt from 'mqtt';
 import type { FileInfo, StickerPack } from '@infra/core/topics';
-import { inbox, startTestStack, type TestStack } from '../../test/stack.js';
+import { imDevice, startTestStack, type Inbox, type TestStack } from '../../test/stack.js';
 import { createLogger, migrateModules, openSqlite } from '@infra/core';
 import { FfmpegRunner, locateFfmpeg } from './ffmpeg.js';
 import { DerivativeQueue, FilePaths } from './derive.js';
@@ -282,13 +282,7 @@ describe('derivatives (ffmpeg, after the 201)', () => {
   });
 });
 
-type Inbox = ReturnType<typeof inbox>;
-async function device(user: string): Promise<{ c: mqtt.MqttClient; box: Inbox }> {
-  const c = await stack.mqtt(user);
-  const box = inbox(c);
-  await c.subscribeAsync(`im/u/${user}`, { qos: 1 });
-  return { c, box };
-}
+const device = (user: string) => imDevice(stack, user);
 const sendAndWait = async (d: { c: mqtt.MqttClient; box: Inbox }, msg: Record<string, unknown>): Promise<Record<string, unknown>> => {
   await d.c.publishAsync('im/send', JSON.stringify(msg), { qos: 1 });
   return (await d.box.next((e) => (e.data['kind'] === 'ack' || e.data['kind'] === 'error') && e.data['clientMsgId'] === msg['clientMsgId'])).data;

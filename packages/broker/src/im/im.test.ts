@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mqtt from 'mqtt';
 import type { Conversation } from './schema.js';
-import { inbox, sleep, startTestStack, type TestStack } from '../../test/stack.js';
+import { imDevice, sleep, startTestStack, type Inbox, type TestStack } from '../../test/stack.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -9,13 +9,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack.close());
 
-type Inbox = ReturnType<typeof inbox>;
-async function device(user: string, role: 'user' | 'service' = 'user'): Promise<{ c: mqtt.MqttClient; box: Inbox }> {
-  const c = await stack.mqtt(user, { role });
-  const box = inbox(c);
-  await c.subscribeAsync(`im/u/${user}`, { qos: 1 });
-  return { c, box };
-}
+const device = (user: string, role: 'user' | 'service' = 'user') => imDevice(stack, user, role);
 const send = (c: mqtt.MqttClient, msg: unknown): Promise<unknown> => c.publishAsync('im/send', typeof msg === 'string' ? msg : JSON.stringify(msg), { qos: 1 });
 /** the SUBACK return code for one filter (mqtt.js rejects a 0x80, so read it from the error) */
 async function grantedQos(c: mqtt.MqttClient, filter: string): Promise<number | undefined> {

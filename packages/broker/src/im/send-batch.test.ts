@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mqtt from 'mqtt';
 import type { ImMessage } from '@infra/core/topics';
 import type { Conversation } from './schema.js';
-import { inbox, sleep, startTestStack, type TestStack } from '../../test/stack.js';
+import { imDevice, sleep, startTestStack, type Inbox, type TestStack } from '../../test/stack.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -11,13 +11,7 @@ beforeAll(async () => {
 });
 afterAll(async () => stack.close());
 
-type Inbox = ReturnType<typeof inbox>;
-async function device(user: string): Promise<{ c: mqtt.MqttClient; box: Inbox }> {
-  const c = await stack.mqtt(user);
-  const box = inbox(c);
-  await c.subscribeAsync(`im/u/${user}`, { qos: 1 });
-  return { c, box };
-}
+const device = (user: string) => imDevice(stack, user);
 const text = (convId: string, clientMsgId: string) => JSON.stringify({ convId, clientMsgId, type: 'text', body: { text: clientMsgId } });
 const outcome = (box: Inbox, clientMsgId: string) => box.next((e) => (e.data['kind'] === 'ack' || e.data['kind'] === 'error') && e.data['clientMsgId'] === clientMsgId);
 const messages = (box: Inbox, convId: string): ImMessage[] => box.seen.filter((e) => e.data['kind'] === 'message').map((e) => e.data['message'] as ImMessage).filter((m) => m.convId === convId);
