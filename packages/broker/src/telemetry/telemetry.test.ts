@@ -1,32 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt from 'mqtt';
-import { createLogger, parseConfigText, TokenIssuer, type BusMessage } from '@infra/core';
-import { startBroker, type RunningBroker } from '../broker.js';
+import type mqtt from 'mqtt';
+import type { BusMessage } from '@infra/core';
+import type { RunningBroker } from '../broker.js';
+import { startTestStack, type TestStack } from '../../test/stack.js';
 import { DROPPED_FIX_TOPIC } from './gate.js';
 
-const secret = 't'.repeat(43);
-const issuer = new TokenIssuer(secret);
-const dataDir = mkdtempSync(join(tmpdir(), 'infra-telemetry-'));
+let stack: TestStack;
 let broker: RunningBroker;
-let url: string;
 
 beforeAll(async () => {
-  const config = parseConfigText('version: 1\nmqtt:\n  port: 0\nfleet:\n  maxSpeedKmh: 150\n', 'infra.yaml', {}, []);
-  broker = await startBroker({ config, secrets: { jwtSecret: secret, streamKeySalt: 's'.repeat(43) }, logger: createLogger({ level: 'error' }), dataDir }, { issuer });
-  url = broker.endpoints[0]?.url as string;
+  stack = await startTestStack({ yaml: 'fleet:\n  maxSpeedKmh: 150\n', http: false });
+  broker = stack.broker;
 });
+afterAll(async () => stack.close());
 
-afterAll(async () => {
-  await broker.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-async function client(user: string, role: 'user' | 'rider' | 'service'): Promise<mqtt.MqttClient> {
-  return mqtt.connectAsync(url, { protocolVersion: 4, username: user, password: await issuer.sign(user, role, 600), reconnectPeriod: 0 }, false);
-}
+const client = (user: string, role: 'user' | 'rider' | 'service'): Promise<mqtt.MqttClient> => stack.mqtt(user, { role });
 const settle = () => new Promise((r) => setTimeout(r, 150));
 const fixes = async () => (await broker.health())['fixes'] as { accepted: number; dropped: number; flagged: number; droppedBy: Record<string, number> };
 
