@@ -15,7 +15,8 @@ afterAll(async () => stack.close());
 
 /** a watcher that shares a conversation with `user`; resolves when `user` is shown offline, with the time it took from `since` */
 async function watch(user: string) {
-  const watcher = await stack.mqtt('watch', { clientId: `watch-${user}` });
+  // keepalive 1 s, inside the 2 s heartbeat: the watcher itself must not be the silent client the broker closes
+  const watcher = await stack.mqtt('watch', { clientId: `watch-${user}`, keepalive: 1 });
   const box = inbox(watcher);
   await watcher.subscribeAsync(`presence/${user}`, { qos: 1 });
   const states = () => box.seen.filter((e) => e.topic === `presence/${user}`).map((e) => e.data as unknown as PresenceState);
