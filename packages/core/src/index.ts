@@ -12,3 +12,4 @@ export * from './db/sqlite.js';
 export * from './db/group-commit.js';
 export * from './auth/tokens.js';
 export * from './ffmpeg.js';
+export * from './db/prepared.js';

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { Prepared } from '@infra/core';
 
 export interface GrantRow {
   user_id: string;
@@ -11,17 +12,19 @@ export interface GrantTables {
 }
 type Db = Kysely<GrantTables>;
 
+/** one grant per order created: compiled once (core/db/prepared.ts) */
+const upsertGrant = new Prepared<GrantTables, GrantRow>((db, p) => db
+  .insertInto('acl_grants')
+  .values(p.row(['user_id', 'topic', 'expires_at', 'granted_at']))
+  .onConflict((oc) => oc.columns(['user_id', 'topic']).doUpdateSet({ expires_at: p('expires_at'), granted_at: p('granted_at') })));
+
 export const grantStore = {
   /** the grants still in force at `now` */
   live(db: Db, now: number): Promise<GrantRow[]> {
     return db.selectFrom('acl_grants').selectAll().where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).execute();
   },
   async upsert(db: Db, row: GrantRow): Promise<void> {
-    await db
-      .insertInto('acl_grants')
-      .values(row)
-      .onConflict((oc) => oc.columns(['user_id', 'topic']).doUpdateSet({ expires_at: row.expires_at, granted_at: row.granted_at }))
-      .execute();
+    await upsertGrant.execute(db, row);
   },
   async remove(db: Db, userId: string, topic: string): Promise<void> {
     await db.deleteFrom('acl_grants').where('user_id', '=', userId).where('topic', '=', topic).execute();

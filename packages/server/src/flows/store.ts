@@ -1,4 +1,5 @@
 import type { Generated, Kysely } from 'kysely';
+import { Prepared } from '@infra/core';
 
 export interface FlowTables {
   flow_instances: { flow: string; entity_id: string; state: string; entered_at: number; deadline_at: number | null; timeout_raised: number };
@@ -9,13 +10,21 @@ export type FlowDb = Kysely<FlowTables>;
 
 export interface TransitionRow { from: string | null; to: string; event: string; actor: string; actorRole: string; at: number; reason: string | null }
 
+type TransitionInsert = Omit<FlowTables['flow_transitions'], 'id'>;
+const q = {
+  insertInstance: new Prepared<FlowTables, FlowTables['flow_instances']>((db, p) =>
+    db.insertInto('flow_instances').values(p.row(['flow', 'entity_id', 'state', 'entered_at', 'deadline_at', 'timeout_raised']))),
+  logTransition: new Prepared<FlowTables, TransitionInsert>((db, p) =>
+    db.insertInto('flow_transitions').values(p.row(['flow', 'entity_id', 'from_state', 'to_state', 'event', 'actor', 'actor_role', 'at', 'reason']))),
+};
+
 /** SQL for the flow engine's own tables: current state per entity and the transition log. */
 export const flowStore = {
   async instance(db: FlowDb, flow: string, entityId: string) {
     return db.selectFrom('flow_instances').selectAll().where('flow', '=', flow).where('entity_id', '=', entityId).executeTakeFirst();
   },
   async insertInstance(db: FlowDb, row: FlowTables['flow_instances']): Promise<void> {
-    await db.insertInto('flow_instances').values(row).execute();
+    await q.insertInstance.execute(db, row);
   },
   /** Moves the entity only if it is still in `from` (optimistic: a concurrent transition loses). */
   async moveInstance(db: FlowDb, flow: string, entityId: string, from: string, to: string, at: number, deadline: number | null): Promise<boolean> {
@@ -25,8 +34,8 @@ export const flowStore = {
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   },
-  async logTransition(db: FlowDb, row: Omit<FlowTables['flow_transitions'], 'id'>): Promise<void> {
-    await db.insertInto('flow_transitions').values(row).execute();
+  async logTransition(db: FlowDb, row: TransitionInsert): Promise<void> {
+    await q.logTransition.execute(db, row);
   },
   async history(db: FlowDb, flow: string, entityId: string): Promise<TransitionRow[]> {
     const rows = await db.selectFrom('flow_transitions').selectAll().where('flow', '=', flow).where('entity_id', '=', entityId).orderBy('id').execute();

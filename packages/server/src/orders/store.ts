@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { Prepared } from '@infra/core';
 
 export interface OrderTables {
   orders: { id: string; customer_id: string; status: string; currency: string; subtotal: number; total: number; address: string; warehouse: string | null; created_by: string; created_at: number; updated_at: number };
@@ -10,14 +11,28 @@ export interface OrderTables {
 export type OrderDb = Kysely<OrderTables>;
 export type OrderRow = Selectable<OrderTables['orders']>;
 
+// the statements of order creation, compiled once (core/db/prepared.ts)
+const q = {
+  idempotency: new Prepared<OrderTables, { actor: string; key: string }, Selectable<OrderTables['order_idempotency']>>((db, p) =>
+    db.selectFrom('order_idempotency').selectAll().where('actor', '=', p('actor')).where('key', '=', p('key'))),
+  saveIdempotency: new Prepared<OrderTables, OrderTables['order_idempotency']>((db, p) =>
+    db.insertInto('order_idempotency').values(p.row(['actor', 'key', 'request_hash', 'order_id', 'response', 'created_at']))),
+  insertOrder: new Prepared<OrderTables, OrderRow>((db, p) =>
+    db.insertInto('orders').values(p.row(['id', 'customer_id', 'status', 'currency', 'subtotal', 'total', 'address', 'warehouse', 'created_by', 'created_at', 'updated_at']))),
+  insertLine: new Prepared<OrderTables, OrderTables['order_lines']>((db, p) =>
+    db.insertInto('order_lines').values(p.row(['order_id', 'line_no', 'sku', 'qty', 'unit_price', 'line_total']))),
+  insertShipment: new Prepared<OrderTables, OrderTables['order_shipments']>((db, p) =>
+    db.insertInto('order_shipments').values(p.row(['id', 'order_id', 'warehouse', 'status', 'carrier', 'tracking_number', 'updated_at', 'kind', 'reason']))),
+};
+
 export const orderStore = {
-  idempotency: (db: OrderDb, actor: string, key: string) => db.selectFrom('order_idempotency').selectAll().where('actor', '=', actor).where('key', '=', key).executeTakeFirst(),
+  idempotency: async (db: OrderDb, actor: string, key: string) => (await q.idempotency.execute(db, { actor, key })).rows[0],
   async saveIdempotency(db: OrderDb, row: OrderTables['order_idempotency']): Promise<void> {
-    await db.insertInto('order_idempotency').values(row).execute();
+    await q.saveIdempotency.execute(db, row);
   },
   async insertOrder(db: OrderDb, order: OrderRow, lines: OrderTables['order_lines'][]): Promise<void> {
-    await db.insertInto('orders').values(order).execute();
-    await db.insertInto('order_lines').values(lines).execute();
+    await q.insertOrder.execute(db, order);
+    for (const line of lines) await q.insertLine.execute(db, line);
   },
   order: (db: OrderDb, id: string) => db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst(),
   lines: (db: OrderDb, id: string) => db.selectFrom('order_lines').selectAll().where('order_id', '=', id).orderBy('line_no').execute(),
@@ -30,7 +45,7 @@ export const orderStore = {
     await db.insertInto('order_payments').values(row).execute();
   },
   async insertShipments(db: OrderDb, rows: OrderTables['order_shipments'][]): Promise<void> {
-    if (rows.length) await db.insertInto('order_shipments').values(rows).execute();
+    for (const row of rows) await q.insertShipment.execute(db, row);
   },
   /** Moves every shipment of the order that is in `from` (the whole order shipped or delivered at once). */
   async updateShipments(db: OrderDb, orderId: string, from: string, set: Partial<OrderTables['order_shipments']>): Promise<void> {

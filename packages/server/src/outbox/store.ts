@@ -1,13 +1,17 @@
 import type { Generated, Kysely } from 'kysely';
+import { Prepared } from '@infra/core';
 
 export interface OutboxTables {
   outbox: { id: Generated<number>; entity: string; topic: string; payload: string; created_at: number; published_at: number | null };
 }
 export type OutboxDb = Kysely<OutboxTables>;
 
+const appendRow = new Prepared<OutboxTables, { entity: string; topic: string; payload: string; created_at: number; published_at: null }>((db, p) =>
+  db.insertInto('outbox').values(p.row(['entity', 'topic', 'payload', 'created_at', 'published_at'])));
+
 export const outboxStore = {
   async append(db: OutboxDb, entity: string, topic: string, payload: unknown, now: number): Promise<void> {
-    await db.insertInto('outbox').values({ entity, topic, payload: JSON.stringify(payload), created_at: now, published_at: null }).execute();
+    await appendRow.execute(db, { entity, topic, payload: JSON.stringify(payload), created_at: now, published_at: null });
   },
   pending(db: OutboxDb, limit: number) {
     return db.selectFrom('outbox').select(['id', 'entity', 'topic', 'payload']).where('published_at', 'is', null).orderBy('id').limit(limit).execute();

@@ -1,4 +1,5 @@
 import type { Generated, Kysely, Selectable } from 'kysely';
+import { Prepared } from '@infra/core';
 
 export interface WmsTables {
   wms_warehouses: { id: string; code: string; name: string; created_at: number };
@@ -20,6 +21,29 @@ export type MovementInsert = Omit<WmsTables['wms_movements'], 'id'>;
 
 const changed = (r: { numUpdatedRows: bigint }): boolean => Number(r.numUpdatedRows) === 1;
 
+interface Candidate { id: number; available: number; lot: string; location_code: string; warehouse_code: string }
+/** allocation candidates, one compiled query per shape (in one warehouse or any; FEFO or FIFO) */
+const candidateQuery = (inWarehouse: boolean, fefo: boolean) => new Prepared<WmsTables, { sku: string; now: number; warehouseId: string }, Candidate>((db, p) => {
+  let q = db.selectFrom('wms_inventory').innerJoin('wms_locations', 'wms_locations.id', 'wms_inventory.location_id').innerJoin('wms_warehouses', 'wms_warehouses.id', 'wms_inventory.warehouse_id')
+    .select(['wms_inventory.id', 'wms_inventory.available', 'wms_inventory.lot', 'wms_locations.code as location_code', 'wms_warehouses.code as warehouse_code'])
+    .where('wms_inventory.sku', '=', p('sku')).where('wms_inventory.available', '>', 0)
+    .where((eb) => eb.or([eb('wms_inventory.expires_at', 'is', null), eb('wms_inventory.expires_at', '>', p('now'))]))
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('wms_lot_holds').select('wms_lot_holds.lot').whereRef('wms_lot_holds.sku', '=', 'wms_inventory.sku').whereRef('wms_lot_holds.lot', '=', 'wms_inventory.lot'))));
+  if (inWarehouse) q = q.where('wms_inventory.warehouse_id', '=', p('warehouseId'));
+  if (fefo) q = q.orderBy('wms_inventory.expires_at', (ob) => ob.asc().nullsLast());
+  return q.orderBy('wms_inventory.received_at').orderBy('wms_inventory.id');
+});
+// the statements of a reservation, compiled once (core/db/prepared.ts)
+const q = {
+  sku: new Prepared<WmsTables, { sku: string }, SkuRow>((db, p) => db.selectFrom('wms_skus').selectAll().where('sku', '=', p('sku'))),
+  candidates: [candidateQuery(false, false), candidateQuery(false, true), candidateQuery(true, false), candidateQuery(true, true)],
+  reserve: new Prepared<WmsTables, { id: number; qty: number }>((db, p) => db.updateTable('wms_inventory').set((eb) => ({ reserved: eb('reserved', '+', p('qty')), available: eb('available', '-', p('qty')) }))
+    .where('id', '=', p('id')).where('available', '>=', p('qty'))),
+  insertReservation: new Prepared<WmsTables, Omit<WmsTables['wms_reservations'], 'id'>>((db, p) =>
+    db.insertInto('wms_reservations').values(p.row(['doc_type', 'doc_id', 'inventory_id', 'qty', 'status', 'created_at']))),
+};
+const updated = (r: { numAffectedRows?: bigint }): boolean => Number(r.numAffectedRows ?? 0) === 1;
+
 /** SQL for the WMS tables only. Quantity changes are conditional updates, never read-then-write. */
 export const wmsStore = {
   warehouseByCode: (db: WmsDb, code: string) => db.selectFrom('wms_warehouses').selectAll().where('code', '=', code).executeTakeFirst(),
@@ -32,7 +56,7 @@ export const wmsStore = {
   async insertLocation(db: WmsDb, row: WmsTables['wms_locations']): Promise<void> {
     await db.insertInto('wms_locations').values(row).execute();
   },
-  sku: (db: WmsDb, sku: string) => db.selectFrom('wms_skus').selectAll().where('sku', '=', sku).executeTakeFirst(),
+  sku: async (db: WmsDb, sku: string): Promise<SkuRow | undefined> => (await q.sku.execute(db, { sku })).rows[0],
   skus: (db: WmsDb) => db.selectFrom('wms_skus').selectAll().orderBy('sku').execute(),
   async insertSku(db: WmsDb, row: SkuRow): Promise<void> {
     await db.insertInto('wms_skus').values(row).execute();
@@ -52,20 +76,12 @@ export const wmsStore = {
     return changed(await (delta < 0 ? q.where('available', '>=', -delta) : q).executeTakeFirst());
   },
   /** Allocation candidates: FEFO (earliest expiry first) for lot-tracked SKUs, else FIFO by receipt; never expired or quarantined stock. */
-  candidates(db: WmsDb, sku: string, warehouseId: string | undefined, fefo: boolean, now: number) {
-    let q = db.selectFrom('wms_inventory').innerJoin('wms_locations', 'wms_locations.id', 'wms_inventory.location_id').innerJoin('wms_warehouses', 'wms_warehouses.id', 'wms_inventory.warehouse_id')
-      .select(['wms_inventory.id', 'wms_inventory.available', 'wms_inventory.lot', 'wms_locations.code as location_code', 'wms_warehouses.code as warehouse_code'])
-      .where('wms_inventory.sku', '=', sku).where('wms_inventory.available', '>', 0)
-      .where((eb) => eb.or([eb('wms_inventory.expires_at', 'is', null), eb('wms_inventory.expires_at', '>', now)]))
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('wms_lot_holds').select('wms_lot_holds.lot').whereRef('wms_lot_holds.sku', '=', 'wms_inventory.sku').whereRef('wms_lot_holds.lot', '=', 'wms_inventory.lot'))));
-    if (warehouseId) q = q.where('wms_inventory.warehouse_id', '=', warehouseId);
-    if (fefo) q = q.orderBy('wms_inventory.expires_at', (ob) => ob.asc().nullsLast());
-    return q.orderBy('wms_inventory.received_at').orderBy('wms_inventory.id').execute();
+  async candidates(db: WmsDb, sku: string, warehouseId: string | undefined, fefo: boolean, now: number): Promise<Candidate[]> {
+    return (await q.candidates[(warehouseId ? 2 : 0) + (fefo ? 1 : 0)]!.execute(db, { sku, now, warehouseId: warehouseId ?? '' })).rows;
   },
   /** THE reservation: one conditional update; false when another order took the stock first. */
   async reserve(db: WmsDb, id: number, qty: number): Promise<boolean> {
-    return changed(await db.updateTable('wms_inventory').set((eb) => ({ reserved: eb('reserved', '+', qty), available: eb('available', '-', qty) }))
-      .where('id', '=', id).where('available', '>=', qty).executeTakeFirst());
+    return updated(await q.reserve.execute(db, { id, qty }));
   },
   async release(db: WmsDb, id: number, qty: number): Promise<boolean> {
     return changed(await db.updateTable('wms_inventory').set((eb) => ({ reserved: eb('reserved', '-', qty), available: eb('available', '+', qty) }))
@@ -89,7 +105,7 @@ export const wmsStore = {
     await db.insertInto('wms_movements').values(m).execute();
   },
   async insertReservation(db: WmsDb, row: Omit<WmsTables['wms_reservations'], 'id'>): Promise<void> {
-    await db.insertInto('wms_reservations').values(row).execute();
+    await q.insertReservation.execute(db, row);
   },
   /** Units of this serial on hand at this bin, from the ledger (1 when it is there). */
   async serialOnHand(db: WmsDb, sku: string, serial: string, locationId: string): Promise<number> {
