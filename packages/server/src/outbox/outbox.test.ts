@@ -2,17 +2,21 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { topics, type BusMessage, type EventBus } from '@infra/core';
+import { migrateModules, openSqlite, topics, type BusMessage, type EventBus } from '@infra/core';
+import { sql } from 'kysely';
+import { m0001 } from './migrations/0001_init.js';
+import { outboxMigrations } from './index.js';
+import { outboxStore, type OutboxTables } from './store.js';
 import { address, seedBasics, startFulfillment } from '../testing/fulfillment-harness.js';
 
 /** An EventBus that records what reaches it (the real one is the embedded broker, covered end to end in the CLI tests). */
-function recordingBus(opts: { failFirst?: number } = {}): EventBus & { seen: { topic: string; payload: Record<string, unknown> }[] } {
+function recordingBus(opts: { failFirst?: number; failTopic?: string } = {}): EventBus & { seen: { topic: string; payload: Record<string, unknown> }[] } {
   let failures = opts.failFirst ?? 0;
   const seen: { topic: string; payload: Record<string, unknown> }[] = [];
   return {
     seen,
     async publish(topic, payload) {
-      if (failures > 0) {
+      if (failures > 0 && (opts.failTopic === undefined || topic === opts.failTopic)) {
         failures--;
         throw new Error('broker unavailable');
       }
@@ -67,5 +71,49 @@ describe('outbox', () => {
     await waitFor(() => bus.seen.filter((m) => m.topic === topics.order(id)).length >= 2);
     expect(bus.seen.filter((m) => m.topic === topics.order(id)).map((m) => m.payload['type'])).toEqual(['order.created', 'order.status']);
     await h.close();
+  });
+
+  it('an entity whose publish fails waits alone: the others in its batch go once, and it follows in order on retry', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'infra-outbox-'));
+    try {
+      const a = await startFulfillment({ dir: d });
+      const admin = await a.token('admin', 'admin');
+      await seedBasics(a, admin, [{ sku: 'MUG', qty: 10 }]);
+      const ids: string[] = [];
+      for (const c of ['c1', 'c2', 'c3']) ids.push((await a.call('POST', '/orders', { token: admin, body: { customer: c, address, lines: [{ sku: 'MUG', qty: 1, unitPrice: 899 }] } })).body.id as string);
+      await a.call('POST', `/orders/${ids[0]}/events`, { token: admin, body: { event: 'pay' } });
+      await a.close();
+
+      // one batch holds all three orders' rows; the first order's topic fails twice
+      const bus = recordingBus({ failFirst: 2, failTopic: topics.order(ids[0]!) });
+      const b = await startFulfillment({ dir: d, bus });
+      await waitFor(() => bus.seen.filter((m) => m.topic === topics.order(ids[0]!)).length >= 2, 8000);
+      await new Promise((r) => setTimeout(r, 300));
+      const of = (id: string) => bus.seen.filter((m) => m.topic === topics.order(id)).map((m) => m.payload['to'] ?? m.payload['type']);
+      expect(of(ids[0]!)).toEqual(['order.created', 'paid']);
+      expect(of(ids[1]!)).toEqual(['order.created']); // published before the retry, not again
+      expect(of(ids[2]!)).toEqual(['order.created']);
+      await b.close();
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('upgrading from per-row stamps: the cursor starts before the first row not yet published', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'infra-outbox-'));
+    const o = openSqlite<OutboxTables>(join(d, 'o.db'));
+    try {
+      await migrateModules(o.db as never, [{ module: 'outbox', migrations: { '0001_init': m0001 } }]);
+      for (const [i, at] of [[1, 100], [2, 100], [3, null], [4, 100], [5, null]] as const) {
+        await sql`insert into outbox (id, entity, topic, payload, created_at, published_at) values (${i}, 'e', 't', '{}', 1, ${at})`.execute(o.db);
+      }
+      await migrateModules(o.db as never, [outboxMigrations]);
+      expect(await outboxStore.cursor(o.db)).toBe(2);
+      expect((await outboxStore.pending(o.db, 2, 10)).map((r) => r.id)).toEqual([3, 4, 5]);
+      expect(await outboxStore.countPending(o.db)).toBe(3);
+    } finally {
+      await o.close();
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

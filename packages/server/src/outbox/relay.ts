@@ -1,16 +1,19 @@
 import type { EventBus, Logger } from '@infra/core';
-import { outboxStore, type OutboxDb } from './store.js';
+import { outboxStore, type OutboxDb, type OutboxRow } from './store.js';
 
 /**
  * Publishes committed outbox rows through the bus, oldest first, one entity's rows one at a time, so events of
- * one entity arrive in order. A row is marked published only after the bus accepted it: a crash in
- * between publishes it again (at-least-once). Without a bus (broker elsewhere) rows wait.
+ * one entity arrive in order. The cursor (the last id published with every row before it) moves only after the
+ * bus accepted the rows: a crash in between publishes them again (at-least-once). Without a bus (broker elsewhere)
+ * rows wait.
  */
 export class OutboxRelay {
   private running = false;
   private again = false;
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
+  /** rows above the cursor already published (a batch in which another entity failed): not sent twice by this process */
+  private readonly sentAhead = new Set<number>();
 
   constructor(
     private readonly db: OutboxDb,
@@ -39,25 +42,38 @@ export class OutboxRelay {
   private async drain(): Promise<void> {
     const bus = this.bus!;
     try {
+      let cursor = await outboxStore.cursor(this.db);
       for (;;) {
-        const rows = await outboxStore.pending(this.db, 200);
+        const rows = await outboxStore.pending(this.db, cursor, 200);
         if (rows.length === 0 || this.closed) return;
         // Each entity's rows in order, one after another; different entities side by side, so the broker can store
-        // a batch of grants in one commit. Then the batch is booked in one statement; a crash in between republishes it.
-        const chains = new Map<string, typeof rows>();
+        // a batch of grants in one commit. Then the cursor moves past every row published with all before it, in one
+        // statement; a crash in between publishes those rows again.
+        const chains = new Map<string, OutboxRow[]>();
         for (const r of rows) {
           const chain = chains.get(r.entity);
           if (chain) chain.push(r);
           else chains.set(r.entity, [r]);
         }
-        const done: number[] = [];
+        const failedAt: number[] = [];
         const results = await Promise.allSettled([...chains.values()].map(async (chain) => {
           for (const r of chain) {
-            await bus.publish(r.topic, r.payload, { qos: 1 });
-            done.push(r.id);
+            if (this.sentAhead.has(r.id)) continue;
+            try {
+              await bus.publish(r.topic, r.payload, { qos: 1 });
+              this.sentAhead.add(r.id);
+            } catch (err) {
+              failedAt.push(r.id); // this entity's later rows wait behind it
+              throw err;
+            }
           }
         }));
-        await outboxStore.markPublished(this.db, done, this.now());
+        const to = failedAt.length ? Math.min(...failedAt) - 1 : rows[rows.length - 1]!.id;
+        if (to > cursor) {
+          await outboxStore.advance(this.db, to);
+          cursor = to;
+        }
+        for (const id of this.sentAhead) if (id <= cursor) this.sentAhead.delete(id);
         const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
         if (failed) throw failed.reason;
       }
