@@ -47,6 +47,17 @@ describe('openSqlite', () => {
     expect(await pragma(db, 'busy_timeout')).toBe(5000);
   });
 
+  it("creates new files with 2 KiB pages and leaves an existing file's page size alone", async () => {
+    const { db } = open(tempDb());
+    expect(await pragma(db, 'page_size')).toBe(2048);
+    const old = tempDb('old.db');
+    const raw = new Database(old);
+    raw.pragma('page_size = 4096');
+    raw.exec('create table t (x)');
+    raw.close();
+    expect(await pragma(open(old).db, 'page_size')).toBe(4096);
+  });
+
   it('enforces foreign keys', async () => {
     const { db } = open(tempDb());
     await sql`CREATE TABLE parent (id INTEGER PRIMARY KEY)`.execute(db);

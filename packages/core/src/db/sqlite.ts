@@ -14,9 +14,22 @@ export interface ModuleMigrations {
 
 export interface OpenedDatabase<DB> {
   db: Kysely<DB>;
+  /**
+   * The better-sqlite3 handle under `db`, for a module's hottest statements prepared once and run synchronously
+   * (the IM send path). Use it only while a Kysely transaction or connection of `db` is held: it shares that lock.
+   */
+  sqlite: Database.Database;
   file: string;
   close(): Promise<void>;
 }
+
+/**
+ * Page size of new database files. Our write transactions are small (an order touches a leaf page in some fifteen
+ * tables and indexes) and a commit appends every page it dirtied to the WAL, which a checkpoint then copies again:
+ * with SQLite's default 4 KiB pages an order wrote 142 KiB and made 62 write calls; with 2 KiB pages, 41 KiB and 33
+ * (order creation through the gateway, /proc/self/io, 2,000 orders at 8 concurrent).
+ */
+const PAGE_SIZE = 2048;
 
 /** The writer's own checkpoint threshold (pages), a safety net behind the background checkpoints. */
 const WAL_AUTOCHECKPOINT_PAGES = 4000;
@@ -30,6 +43,7 @@ const WAL_AUTOCHECKPOINT_PAGES = 4000;
 export function openSqlite<DB>(file: string): OpenedDatabase<DB> {
   mkdirSync(dirname(file), { recursive: true });
   const sqlite = new Database(file);
+  sqlite.pragma(`page_size = ${PAGE_SIZE}`); // takes effect only when the file is new
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
@@ -39,6 +53,7 @@ export function openSqlite<DB>(file: string): OpenedDatabase<DB> {
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
+    sqlite,
     file,
     // The worker's connection closes first; Kysely's destroy then closes the last handle, which checkpoints the WAL.
     close: async () => {
