@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Actor } from '../flows/engine.js';
 import { outboxStore, type OutboxDb } from '../outbox/store.js';
 import type { ExceptionService, ExceptionDb } from '../exceptions/index.js';
-import { wmsStore, type WmsDb } from './store.js';
+import { wmsStore, type WmsDb, type SkuRow } from './store.js';
 import type { AdjustBody, CountBody, QuarantineBody, LocationBody, MoveBody, PutawayBody, ReceiptBody, ReceiptView, SkuBody, SkuView, StockView, TraceQuery, WarehouseBody } from './schema.js';
 
 /** Any module's view of the one fulfillment database (or an open transaction on it). */
@@ -27,7 +27,12 @@ const w = (db: AnyDb): WmsDb => db as WmsDb;
  * Warehouses, bins, SKUs and stock. Every on-hand change writes a ledger row in the same transaction;
  * reservations are conditional updates on `available`.
  */
+/** SKUs found, by code: a SKU row never changes or goes once created, so a hit needs no query (misses always ask) */
+const SKU_CACHE_SIZE = 10_000;
+
 export class WmsService {
+  private readonly skuCache = new Map<string, SkuRow>();
+
   constructor(
     private readonly db: AnyDb,
     private readonly exceptions: ExceptionService,
@@ -92,9 +97,13 @@ export class WmsService {
     return { items: (await wmsStore.skus(w(this.db))).map((r) => ({ sku: r.sku, name: r.name, lotTracked: !!r.lot_tracked, serialTracked: !!r.serial_tracked, price: r.price, currency: r.currency })) };
   }
 
-  private async sku(db: AnyDb, sku: string) {
+  private async sku(db: AnyDb, sku: string): Promise<SkuRow> {
+    const hit = this.skuCache.get(sku);
+    if (hit) return hit;
     const row = await wmsStore.sku(w(db), sku);
     if (!row) throw new InfraError('INFRA_ERR_UNKNOWN_SKU', `unknown SKU ${sku}`);
+    if (this.skuCache.size >= SKU_CACHE_SIZE) this.skuCache.delete(this.skuCache.keys().next().value as string);
+    this.skuCache.set(sku, row);
     return row;
   }
 
