@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { listenOn, urlHost, type moduleNames, type Health, type RunningService, type ServiceContext, type TokenIssuer, type Endpoint, type UpgradeHandler, type UpgradeRouter } from '@infra/core';
+import { GroupCommit, listenOn, urlHost, type moduleNames, type Health, type RunningService, type ServiceContext, type TokenIssuer, type Endpoint, type UpgradeHandler, type UpgradeRouter } from '@infra/core';
 import { buildGateway, type RoutePlugin } from './gateway/app.js';
 import { AuthService, authRoutes } from './auth/index.js';
 import { defaultOrderFlowYaml, FlowEngine, loadFlows, parseFlow, startTimeoutSweeper } from './flows/index.js';
@@ -66,12 +66,14 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
     if (applied.length) log.info({ applied }, 'migrations applied');
     const auth = new AuthService(opts.issuer, ctx.config.auth.tokenTtl);
     const db = database.db as unknown as import('kysely').Kysely<any>;
-    relay = new OutboxRelay(db, ctx.bus, log);
+    // one group commit for the database: order writes, and the relay's cursor, share commits when they arrive together
+    const writes = new GroupCommit(db);
+    relay = new OutboxRelay(db, ctx.bus, log, writes);
     const kick = (): void => relay?.kick();
     const engine = new FlowEngine(flows);
     const exceptions = new ExceptionService(db);
     const wms = new WmsService(db, exceptions, kick);
-    const orders = new OrderService(db, engine, wms, exceptions, kick, ctx.config.fulfillment.currency);
+    const orders = new OrderService(db, engine, wms, exceptions, kick, ctx.config.fulfillment.currency, Date.now, writes);
     // riders' profiles and live location (fixes from fleet/+/loc on the bus); geofences raise enter/exit from those fixes
     riders = new RiderService(db, ctx.config.fleet, log);
     await riders.start(ctx.bus);

@@ -48,8 +48,9 @@ export class OrderService {
     private readonly onCommit: () => void,
     private readonly defaultCurrency = 'EUR',
     private readonly now: () => number = Date.now,
+    writes?: GroupCommit<any>,
   ) {
-    this.writes = new GroupCommit(db);
+    this.writes = writes ?? new GroupCommit(db);
   }
 
   async create(body: CreateOrderBody, actor: Actor, idempotencyKey?: string): Promise<CreateResult> {

@@ -1,4 +1,4 @@
-import type { EventBus, Logger } from '@infra/core';
+import type { EventBus, GroupCommit, Logger } from '@infra/core';
 import { outboxStore, type OutboxDb, type OutboxRow } from './store.js';
 
 /**
@@ -19,7 +19,8 @@ export class OutboxRelay {
     private readonly db: OutboxDb,
     private readonly bus: EventBus | undefined,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    /** the database's grouped writes: the cursor moves in the same commit as writes arriving meanwhile */
+    private readonly writes?: GroupCommit<any>,
   ) {}
 
   /** Call after a commit that wrote outbox rows. */
@@ -70,7 +71,7 @@ export class OutboxRelay {
         }));
         const to = failedAt.length ? Math.min(...failedAt) - 1 : rows[rows.length - 1]!.id;
         if (to > cursor) {
-          await outboxStore.advance(this.db, to);
+          await (this.writes ? this.writes.run((trx) => outboxStore.advance(trx as OutboxDb, to)) : outboxStore.advance(this.db, to));
           cursor = to;
         }
         for (const id of this.sentAhead) if (id <= cursor) this.sentAhead.delete(id);
