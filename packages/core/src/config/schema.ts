@@ -117,6 +117,7 @@ export const ConfigSchema = Type.Object(
         dropoffDwellS: Type.Integer({ minimum: 0, default: 60, description: 'Seconds a rider is expected to spend at a drop-off: the stops after it in the rider\'s sequence (and their ETAs) start that much later.' }),
         replanTimeLimitMs: Type.Integer({ minimum: 10, maximum: 10000, default: 300, description: 'Most solver time of one live re-planning of a rider\'s stops (in a worker thread; one rider at a time; it also stops after 500 improvement iterations per stop, which a rider\'s few stops reach far sooner).' }),
         replanIntervalMs: Type.Integer({ minimum: 0, default: 30000, description: 'How often every rider with two or more running deliveries is re-planned; 0 = only when a job is assigned to a rider who already has work.' }),
+        promiseSlackS: Type.Integer({ minimum: 0, default: 600, description: 'A re-plan may put a stop at most this many seconds after the first arrival time its plan gave it (or no later than it already is), so newer jobs cannot keep postponing an older pickup; 0 = no limit.' }),
       },
       { additionalProperties: false, default: {} },
     ),

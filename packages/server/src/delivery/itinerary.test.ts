@@ -161,3 +161,42 @@ describe('periodic re-planning', () => {
   });
 });
 
+
+describe('re-planning keeps promises (dispatch.promiseSlackS)', () => {
+  /**
+   * Rider at base; job 1 north (p1 600 m, d1 1,200 m), then job 2 south (p2 -300 m, d2 -600 m). Travel alone prefers
+   * p2 d2 p1 d1 (480 s against 600 s), which brings p1 at about 410 s instead of the 120 s job 1 was first given.
+   */
+  async function scenario(slackS: number): Promise<string[]> {
+    const st = await startFleetStack({ yaml: `${yaml}  promiseSlackS: ${slackS}\n` });
+    try {
+      const a = await st.token('admin', 'admin');
+      const id = `k${slackS}`;
+      expect((await st.call('POST', '/riders', a, { id, name: id, vehicle: 'ebike', capacity: 2 })).status).toBe(201);
+      const token = await st.token(id, 'rider');
+      expect((await st.call('POST', `/riders/${id}/duty`, token, { onDuty: true })).status).toBe(200);
+      const client = await st.mqtt(id, 'rider');
+      const box = inbox(client);
+      await client.subscribeAsync(topics.fleetOffers(id), { qos: 1 });
+      await st.fix(client, id, START);
+      const j1 = await st.call('POST', '/dispatch/jobs', a, { pickup: offset(START, 600, 0), dropoff: offset(START, 1200, 0), customer: 'old' });
+      await box.next((m) => m.data.type === 'dispatch.route' && m.data.stops.length === 2);
+      const j2 = await st.call('POST', '/dispatch/jobs', a, { pickup: offset(START, -300, 0), dropoff: offset(START, -600, 0), customer: 'new' });
+      expect([j1.body.riderId, j2.body.riderId]).toEqual([id, id]);
+      const names = { [await deliveryOfIn(st, a, j1.body.id)]: '1', [await deliveryOfIn(st, a, j2.body.id)]: '2' };
+      // the first 4-stop route is sent once the re-plan for job 2 is done
+      const route = await box.next((m) => m.data.type === 'dispatch.route' && m.data.stops.length === 4, 10_000);
+      return kinds(route.data.stops, names);
+    } finally {
+      await st.close();
+    }
+  }
+
+  it('with no limit (0) the newer job goes first and the older pickup slides by minutes', async () => {
+    expect(await scenario(0)).toEqual(['p2', 'd2', 'p1', 'd1']);
+  });
+
+  it('with 60 s the older pickup keeps its place: the newer job may not push it past its promise + 60 s', async () => {
+    expect(await scenario(60)).toEqual(['p1', 'd1', 'p2', 'd2']);
+  });
+});

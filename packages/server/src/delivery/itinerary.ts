@@ -18,6 +18,8 @@ export interface Stop {
   lng: number;
   serviceS: number;
   arrived: boolean;
+  /** epoch ms: the first arrival time a plan gave this stop (what its customer was first told) */
+  promisedAt?: number;
 }
 
 export interface Eta {
@@ -222,8 +224,19 @@ export class Itineraries {
     }
   }
 
+  /** Stops without a promised time get the arrival their place in the current sequence gives them. */
+  private promise(plan: RiderPlan): Map<string, Eta> | undefined {
+    const etas = this.predict(plan.riderId);
+    for (const s of plan.stops) {
+      const at = s.kind === 'pickup' ? etas?.get(s.deliveryId)?.pickupAt : etas?.get(s.deliveryId)?.dropoffAt;
+      if (s.promisedAt === undefined && at != null) s.promisedAt = at;
+    }
+    return etas;
+  }
+
   private async solveOnce(plan: RiderPlan, reason: string): Promise<void> {
     if (this.closed || this.riders.get(plan.riderId) !== plan) return;
+    const etas = this.promise(plan);
     const fixed = this.started(plan);
     const free = plan.stops.slice(fixed.length);
     if (free.length < 2) return;
@@ -234,6 +247,24 @@ export class Itineraries {
     plan.solvedFrom = from;
     const zone = this.zoneOf(plan.riderId) ?? 'default';
     const travel = (a: LatLng, b: LatLng): number => this.deps.travelS(plan.riderId, zone, a, b);
+    // Time windows keep promises: a stop may not arrive later than its promise + dispatch.promiseSlackS, nor later than
+    // the current sequence already brings it (so that sequence always stays feasible). Solver time runs from where the
+    // free part starts: now + the started prefix (its legs from the rider's position and its service times).
+    const now = this.now();
+    let startS = 0;
+    let at: LatLng | undefined = this.deps.position(plan.riderId);
+    for (const s of fixed) {
+      if (!s.arrived && at) startS += travel(at, s);
+      startS += s.serviceS;
+      at = s;
+    }
+    const slackS = this.settings.promiseSlackS;
+    const dueOf = (s: Stop): number => {
+      if (slackS <= 0 || s.promisedAt === undefined) return 1e9;
+      const current = s.kind === 'pickup' ? etas?.get(s.deliveryId)?.pickupAt : etas?.get(s.deliveryId)?.dropoffAt;
+      const latest = Math.max(s.promisedAt + slackS * 1000, current ?? 0);
+      return Math.max(0, (latest - now) / 1000 - startS) + 1; // + 1 s: rounding of the published times
+    };
     // nodes: 0 = where the free part starts, 1 = the route's end (reached from anywhere at no cost: an open route)
     const nodes: RoutingNode[] = [
       { id: 0, x: origin.lng, y: origin.lat, demand: 0, ready: 0, due: 1e9, service: 0, kind: 'depot', sibling: -1 },
@@ -248,12 +279,12 @@ export class Itineraries {
       stopOf[i] = s;
       if (s.kind === 'pickup') {
         pickupNode.set(s.deliveryId, i);
-        nodes.push({ id: i, x: s.lng, y: s.lat, demand: units, ready: 0, due: 1e9, service: s.serviceS, kind: 'pickup', sibling: -1 });
+        nodes.push({ id: i, x: s.lng, y: s.lat, demand: units, ready: 0, due: dueOf(s), service: s.serviceS, kind: 'pickup', sibling: -1 });
       } else {
         const p = pickupNode.get(s.deliveryId);
         // goods already on board (picked up, or picked up in the started prefix) ride from the start
         if (p === undefined) capacity += units;
-        nodes.push({ id: i, x: s.lng, y: s.lat, demand: p === undefined ? units : -units, ready: 0, due: 1e9, service: s.serviceS, kind: p === undefined ? 'single' : 'delivery', sibling: p ?? -1 });
+        nodes.push({ id: i, x: s.lng, y: s.lat, demand: p === undefined ? units : -units, ready: 0, due: dueOf(s), service: s.serviceS, kind: p === undefined ? 'single' : 'delivery', sibling: p ?? -1 });
         if (p !== undefined) {
           nodes[p]!.sibling = i;
           capacity += units;
@@ -298,7 +329,7 @@ export class Itineraries {
     this.deps.changed(plan.riderId);
     if (k === plan.published) return;
     plan.published = k;
-    const etas = this.predict(plan.riderId);
+    const etas = this.promise(plan);
     const now = this.now();
     const stops = plan.stops.map((s) => {
       const row = plan.rows.get(s.deliveryId)?.row;
