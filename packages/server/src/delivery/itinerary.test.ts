@@ -200,3 +200,32 @@ describe('re-planning keeps promises (dispatch.promiseSlackS)', () => {
     expect(await scenario(60)).toEqual(['p1', 'd1', 'p2', 'd2']);
   });
 });
+
+describe('dispatch ranks a busy rider by what a job adds to its planned stops', () => {
+  it('a job along a rider\'s planned road goes to that rider, though an idle rider is nearer in a straight line', async () => {
+    const st = await startFleetStack({ yaml });
+    try {
+      const a = await st.token('admin', 'admin');
+      const onDuty = async (id: string, at: P): Promise<void> => {
+        expect((await st.call('POST', '/riders', a, { id, name: id, vehicle: 'ebike', capacity: 2 })).status).toBe(201);
+        const token = await st.token(id, 'rider');
+        expect((await st.call('POST', `/riders/${id}/duty`, token, { onDuty: true })).status).toBe(200);
+        await st.fix(await st.mqtt(id, 'rider'), id, at);
+      };
+      // B rides north: pickup 100 m, drop-off 2,000 m
+      await onDuty('busy', START);
+      const j1 = await st.call('POST', '/dispatch/jobs', a, { pickup: offset(START, 100, 0), dropoff: offset(START, 2000, 0), customer: 'c1' });
+      expect(j1.body.riderId).toBe('busy');
+      // A waits 600 m east of the new job's pickup; B is 1,000 m from it, but the job lies on B's road (1,000 m → 1,500 m north)
+      const p2 = offset(START, 1000, 0);
+      await onDuty('idle', offset(p2, 0, 600));
+      expect(distanceM(START.lat, START.lng, p2.lat, p2.lng)).toBeGreaterThan(distanceM(p2.lat, p2.lng, offset(p2, 0, 600).lat, offset(p2, 0, 600).lng));
+      const j2 = await st.call('POST', '/dispatch/jobs', a, { pickup: p2, dropoff: offset(START, 1500, 0), customer: 'c2' });
+      expect(j2.body.riderId).toBe('busy');
+      const why = (await st.call('GET', `/dispatch/decisions?job=${j2.body.id}`, a)).body.items.find((d: { outcome: string }) => d.outcome === 'assigned');
+      expect(why.score).toBeLessThan(5); // the detour is about nothing; the idle rider would be 120 s away
+    } finally {
+      await st.close();
+    }
+  });
+});

@@ -190,6 +190,35 @@ export class Itineraries {
     return out;
   }
 
+  /**
+   * Seconds of travel a new job (pickup, then drop-off) adds to the rider's current sequence at its cheapest place
+   * after the started steps, from the rider's position; undefined when the rider has no stops (or no position).
+   */
+  insertionS(riderId: string, pickup: LatLng, dropoff: LatLng): number | undefined {
+    const plan = this.riders.get(riderId);
+    const from = this.deps.position(riderId);
+    if (!plan || plan.stops.length === 0 || !from) return undefined;
+    const zone = this.zoneOf(riderId) ?? 'default';
+    const t = (a: LatLng, b: LatLng): number => this.deps.travelS(riderId, zone, a, b);
+    const seq: LatLng[] = [from, ...plan.stops];
+    const first = this.started(plan).length; // insert after seq[first] at the earliest
+    const pd = t(pickup, dropoff);
+    let best = Infinity;
+    for (let a = first; a < seq.length; a++) {
+      const next = seq[a + 1];
+      // pickup and drop-off together between seq[a] and seq[a + 1]
+      const together = t(seq[a]!, pickup) + pd + (next ? t(dropoff, next) - t(seq[a]!, next) : 0);
+      best = Math.min(best, together);
+      if (!next) continue;
+      const pickupCost = t(seq[a]!, pickup) + t(pickup, next) - t(seq[a]!, next);
+      for (let b = a + 1; b < seq.length; b++) {
+        const after = seq[b + 1];
+        best = Math.min(best, pickupCost + t(seq[b]!, dropoff) + (after ? t(dropoff, after) - t(seq[b]!, after) : 0));
+      }
+    }
+    return best;
+  }
+
   /** Predicted pickup and drop-off of every delivery of the rider along its sequence. */
   predict(riderId: string): Map<string, Eta> | undefined {
     const plan = this.riders.get(riderId);

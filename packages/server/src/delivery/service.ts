@@ -53,6 +53,8 @@ export class DeliveryService {
     this.eta = new EtaService(db, riders, settings, onCommit, log, now);
     // dispatch's travel estimates use the speeds learned from fixes too
     dispatch.useSpeedModel((riderId, zone) => this.eta.model.speed(riderId, zone));
+    // and they rank a busy rider by what a job adds to its planned stops, not by its straight distance alone
+    dispatch.useRoutes((riderId, pickup, dropoff) => this.eta.itineraries.insertionS(riderId, pickup, dropoff));
   }
 
   /** Plugged into dispatch: a delivery starts with every assignment. */

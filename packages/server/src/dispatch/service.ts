@@ -24,8 +24,13 @@ export interface AssignmentHook {
 interface Candidate {
   rider: AvailableRider;
   own: boolean;
+  /** the ranking cost in seconds: travel to the pickup for a rider without stops; for a rider with stops, what the job adds to them */
   travelS: number;
+  /** true when the rider has planned stops and `travelS` is what the job adds to them */
+  enRoute: boolean;
 }
+
+type LatLng = { lat: number; lng: number };
 
 /** Thrown inside an assignment transaction to roll it back when the rider's capacity is taken meanwhile. */
 class RiderFull extends Error {}
@@ -42,6 +47,7 @@ export class DispatchService {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private speedOf: (riderId: string, zone: string) => number;
+  private addedS: (riderId: string, pickup: LatLng, dropoff: LatLng) => number | undefined = () => undefined;
 
   constructor(
     private readonly db: AnyDb,
@@ -57,6 +63,14 @@ export class DispatchService {
 
   onAssigned(hook: AssignmentHook): void {
     this.hooks.push(hook);
+  }
+
+  /**
+   * Seconds of travel a job (pickup, drop-off) adds to a rider's planned stops at its cheapest place; undefined for a
+   * rider without stops. The delivery module plugs its itineraries in here.
+   */
+  useRoutes(addedS: (riderId: string, pickup: LatLng, dropoff: LatLng) => number | undefined): void {
+    this.addedS = addedS;
   }
 
   /** Travel speed (m/s) for a rider in a zone; the ETA module plugs its learned model in here. */
@@ -138,6 +152,8 @@ export class DispatchService {
    */
   private async candidates(job: JobRow, exclude: Set<string>): Promise<Candidate[]> {
     const skills = JSON.parse(job.skills) as string[];
+    const pickup = { lat: job.pickup_lat, lng: job.pickup_lng };
+    const dropoff = { lat: job.dropoff_lat, lng: job.dropoff_lng };
     const q = { near: { lat: job.pickup_lat, lng: job.pickup_lng }, radiusM: this.settings.searchRadiusM, limit: 50, ...(skills.length ? { skills } : {}) };
     const pick = async (merchantId: string | null, own: boolean): Promise<Candidate[]> => {
       const found = await this.riders.available({ ...q, merchantId });
@@ -146,7 +162,12 @@ export class DispatchService {
         if (exclude.has(r.id)) continue;
         const pending = await this.pendingUnits(r.id);
         if (r.load + pending + job.units > r.capacity) continue;
-        out.push({ rider: r, own, travelS: (r.distanceM * this.settings.detourFactor) / this.speedOf(r.id, job.zone) });
+        const speed = this.speedOf(r.id, job.zone);
+        // A rider with stops is ranked by the travel the job adds to them, less the job's own ride (the same for every
+        // rider), so a rider without stops keeps its plain travel to the pickup and the two compare.
+        const added = this.addedS(r.id, pickup, dropoff);
+        const travelS = added === undefined ? (r.distanceM * this.settings.detourFactor) / speed : Math.max(0, added - (distanceM(pickup.lat, pickup.lng, dropoff.lat, dropoff.lng) * this.settings.detourFactor) / speed);
+        out.push({ rider: r, own, travelS, enRoute: added !== undefined });
       }
       return out.sort((a, b) => a.travelS - b.travelS || a.rider.id.localeCompare(b.rider.id));
     };
@@ -191,7 +212,7 @@ export class DispatchService {
     for (const c of list) {
       const r = await this.tryAssign(job, ['pooled'], c.rider.id, {
         strategy: job.strategy, outcome: 'assigned', distance_m: c.rider.distanceM, load: c.rider.load, capacity: c.rider.capacity, score: c.travelS,
-        reason: `${how}: ${Math.round(c.rider.distanceM)} m, ${Math.round(c.travelS)} s away, ${c.own ? 'own rider' : 'platform pool'}; nearest of ${list.length}`,
+        reason: `${how}: ${Math.round(c.rider.distanceM)} m, ${c.enRoute ? `${Math.round(c.travelS)} s added to its planned stops` : `${Math.round(c.travelS)} s away`}, ${c.own ? 'own rider' : 'platform pool'}; nearest of ${list.length}`,
       });
       if (r !== 'full') return r === 'assigned';
     }
