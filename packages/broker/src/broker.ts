@@ -60,7 +60,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
     if (applied.length) log.info({ applied }, 'migrations applied');
     const cipher = ctx.secrets.dataKeys ? new BodyCipher(ctx.secrets.dataKeys) : undefined;
     if (!cipher) log.warn('no INFRA_DATA_KEYS: IM message bodies are stored in clear');
-    const store = new ImStore(database.db, cipher);
+    const store = new ImStore(database.db, database.sqlite, cipher);
     // After a key rotation (or on a database written in clear) re-seal old bodies with the current key, in the background.
     let rekeying = true;
     const rekeyed = (async () => {

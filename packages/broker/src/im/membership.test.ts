@@ -13,7 +13,7 @@ let store: ImStore;
 beforeAll(async () => {
   database = openSqlite<ImTables>(join(dir, 'im.db'));
   await migrateModules(database.db as never, [imMigrations]);
-  store = new ImStore(database.db);
+  store = new ImStore(database.db, database.sqlite);
   for (const [id, members] of [['c1', ['a', 'b']], ['c2', ['a', 'b', 'c']], ['c3', ['d', 'e', 'f', 'g']]] as const) {
     await store.insertConversation({ id, kind: 'group', title: null, created_by: 'a', direct_key: null, last_seq: 0, expires_at: null, created_at: 1 });
     for (const u of members) await store.insertMember({ conv_id: id, user_id: u, role: 'member', joined_seq: 0, read_seq: 0, delivered_seq: 0, muted: 0, joined_at: 1 });

@@ -59,6 +59,49 @@ describe('im/send group commit', () => {
     for (const d of [gil, hal, out]) await d.c.endAsync();
   });
 
+  it('stores edits, recalls and plain sends of one burst in arrival order, each once, resends acknowledged with their first seq', async () => {
+    const conv = (await stack.http<Conversation>('POST', '/im/conversations', 'lia', { kind: 'group', members: ['max'] })).body;
+    const lia = await device('lia');
+    const max = await device('max');
+    for (const id of ['t1', 't2', 't3']) {
+      await lia.c.publishAsync('im/send', text(conv.id, id), { qos: 1 });
+      await outcome(lia.box, id);
+    }
+    const send = (clientMsgId: string, type: string, body: Record<string, unknown>) => lia.c.publishAsync('im/send', JSON.stringify({ convId: conv.id, clientMsgId, type, body }), { qos: 1 });
+    // back to back: plain sends (stored synchronously in the batch) between sends with side effects (which await)
+    await Promise.all([
+      send('p1', 'text', { text: 'p1' }),
+      send('e1', 'edit', { seq: 1, text: 'edited' }),
+      send('p2', 'text', { text: 'p2' }),
+      send('r1', 'recall', { seq: 2 }),
+      send('e1', 'edit', { seq: 1, text: 'edited' }), // resend of the edit: not applied twice
+      send('p3', 'text', { text: 'p3' }),
+      send('p1', 'text', { text: 'p1' }), // resend of a plain send
+      send('bad', 'edit', { seq: 99, text: 'nothing there' }), // refused
+      send('p4', 'text', { text: 'p4' }),
+    ]);
+    const acks = new Map<string, Record<string, unknown>[]>();
+    await max.box.next((e) => (e.data['message'] as ImMessage | undefined)?.clientMsgId === 'p4');
+    await outcome(lia.box, 'bad');
+    await sleep(100);
+    for (const e of lia.box.seen) if (e.data['kind'] === 'ack' || e.data['kind'] === 'error') acks.set(e.data['clientMsgId'] as string, [...(acks.get(e.data['clientMsgId'] as string) ?? []), e.data]);
+    expect(acks.get('p1')).toMatchObject([{ kind: 'ack', seq: 4, duplicate: false }, { kind: 'ack', seq: 4, duplicate: true }]);
+    expect(acks.get('e1')).toMatchObject([{ kind: 'ack', seq: 5, duplicate: false }, { kind: 'ack', seq: 5, duplicate: true }]);
+    expect(acks.get('p2')).toMatchObject([{ seq: 6 }]);
+    expect(acks.get('r1')).toMatchObject([{ seq: 7 }]);
+    expect(acks.get('p3')).toMatchObject([{ seq: 8 }]);
+    expect(acks.get('bad')).toMatchObject([{ kind: 'error', code: 'INFRA_ERR_IM_BAD_MESSAGE' }]);
+    expect(acks.get('p4')).toMatchObject([{ seq: 9, duplicate: false }]);
+    expect(messages(max.box, conv.id).map((m) => `${m.seq}:${m.clientMsgId}`)).toEqual(['1:t1', '2:t2', '3:t3', '4:p1', '5:e1', '6:p2', '7:r1', '8:p3', '9:p4']);
+    const history = (await stack.http<{ messages: ImMessage[] }>('GET', `/im/conversations/${conv.id}/messages`, 'max')).body.messages;
+    expect(history.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(history[0]).toMatchObject({ body: { text: 'edited' } });
+    expect(history[0]?.editedAt).toBeDefined();
+    expect(history[1]).toMatchObject({ body: {} });
+    expect(history[1]?.recalledAt).toBeDefined();
+    for (const d of [lia, max]) await d.c.endAsync();
+  });
+
   it('applies membership changes to the very next send (the send path caches members)', async () => {
     const conv = (await stack.http<Conversation>('POST', '/im/conversations', 'ivy', { kind: 'group', members: ['jon'] })).body;
     const ivy = await device('ivy');

@@ -81,6 +81,13 @@ interface StoredSend {
   audience: string[];
 }
 
+/** A send that may be stored: its conversation, who receives it, and the time it was admitted. */
+interface Admitted {
+  conv: ConversationFacts['conv'];
+  audience: string[];
+  now: number;
+}
+
 /**
  * The seqs one batch claimed per conversation: one UPDATE per conversation per batch claims as many as the batch
  * has sends for it; sends take them in arrival order; what refused or duplicate sends left unused is given back
@@ -91,11 +98,11 @@ class SeqClaims {
 
   constructor(private readonly tx: ImStore, private readonly wanted: Map<string, number>) {}
 
-  async take(convId: string): Promise<number> {
+  take(convId: string): number {
     let c = this.claims.get(convId);
     if (!c) {
       const n = this.wanted.get(convId) ?? 1;
-      const last = await this.tx.claimSeqs(convId, n);
+      const last = this.tx.claimSeqs(convId, n);
       if (last === undefined) throw new Error(`conversation ${convId} vanished while claiming a seq`);
       this.claims.set(convId, (c = { next: last - n + 1, last }));
     }
@@ -107,8 +114,8 @@ class SeqClaims {
     this.claims.get(convId)!.next--;
   }
 
-  async settle(): Promise<void> {
-    for (const [convId, c] of this.claims) if (c.next - 1 < c.last) await this.tx.releaseSeqs(convId, c.last, c.next - 1);
+  settle(): void {
+    for (const [convId, c] of this.claims) if (c.next - 1 < c.last) this.tx.releaseSeqs(convId, c.last, c.next - 1);
   }
 }
 
@@ -320,16 +327,21 @@ export class ImService {
           for (const item of batch) wanted.set(item.req.convId, (wanted.get(item.req.convId) ?? 0) + 1);
           await this.store.transaction(async (tx) => {
             results = [];
+            // each conversation's facts once per batch (a cache miss reads them through Kysely); then a plain send is
+            // stored without a pause (synchronous statements), and only sends with side effects await anything
+            const facts = new Map<string, ConversationFacts | undefined>();
+            for (const convId of wanted.keys()) facts.set(convId, await this.membership.facts(tx, convId));
             const seqs = new SeqClaims(tx, wanted);
             for (const item of batch) {
               try {
-                results.push(await this.storeSend(tx, seqs, item));
+                const convFacts = facts.get(item.req.convId);
+                results.push(this.hasEffects(item.type) ? await this.storeEffectSend(tx, seqs, convFacts, item) : this.storeSend(tx, seqs, convFacts, item));
               } catch (err) {
                 if (!isInfraError(err)) throw err;
                 results.push(err);
               }
             }
-            await seqs.settle();
+            seqs.settle();
           });
         } catch (err) {
           for (const item of batch) item.reject(err);
@@ -347,22 +359,41 @@ export class ImService {
     }
   }
 
-  /** Inside the batch transaction: check rights, de-duplicate by clientMsgId, take the next seq, store. */
-  private async storeSend(tx: ImStore, seqs: SeqClaims, { caller, req, type }: PendingSend): Promise<StoredSend> {
+  /** sends with side effects before the insert: recall, edit, and bodies that reference files or stickers */
+  private hasEffects(type: MessageType): boolean {
+    return type === 'recall' || type === 'edit' || this.refs?.types.includes(type) === true;
+  }
+
+  /** Inside the batch transaction, synchronously: check rights, de-duplicate by clientMsgId, take the next seq, store. */
+  private storeSend(tx: ImStore, seqs: SeqClaims, facts: ConversationFacts | undefined, item: PendingSend): StoredSend {
+    const admitted = this.admit(tx, facts, item.caller, item.req, item.type, false);
+    return 'now' in admitted ? this.insertAdmitted(tx, seqs, admitted, item) : admitted;
+  }
+
+  /** Stores an admitted send with the next seq of its conversation; a resend (the dedup index) gets the stored one. */
+  private insertAdmitted(tx: ImStore, seqs: SeqClaims, { conv, audience, now }: Admitted, { caller, req, type }: PendingSend): StoredSend {
+    const seq = seqs.take(conv.id);
+    const input = { conv_id: conv.id, seq, sender_id: caller.sub, client_msg_id: req.clientMsgId, type, body: JSON.stringify(req.body), created_at: now, edited_at: null, recalled_at: null };
+    const id = tx.insertMessage(input);
+    if (id === undefined) {
+      seqs.untake(conv.id);
+      const dup = tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
+      if (!dup) throw new Error(`message ${req.clientMsgId} of ${caller.sub} in ${conv.id} conflicted and cannot be found`);
+      return { conv, row: dup, duplicate: true, audience: [] };
+    }
+    return { conv, row: { ...input, id, key_id: null }, body: req.body, duplicate: false, audience: conv.kind === 'channel' ? [] : audience };
+  }
+
+  /**
+   * Rights and refusals of a send, synchronously: the conversation and member facts, or the stored message when a
+   * refused send (expired conversation, muted sender) or a send with side effects turns out to be a resend.
+   */
+  private admit(tx: ImStore, facts: ConversationFacts | undefined, caller: TokenClaims, req: SendRequestBody, type: MessageType, effectsChecked: boolean): StoredSend | Admitted {
     const now = this.now();
-    const facts = await this.membership.facts(tx, req.convId);
     if (!facts) throw new InfraError('INFRA_ERR_IM_CONVERSATION_NOT_FOUND', `no conversation ${req.convId}`);
     const conv = facts.conv;
     const member = facts.members.get(caller.sub);
     if (!member && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${conv.id}`);
-    const duplicate = (row: MessageRow): StoredSend => ({ conv, row, duplicate: true, audience: [] });
-    // sends with side effects before the insert (recall, edit, file references) look for a resend first; plain ones
-    // learn it from the insert itself (the dedup index), which saves a query per message
-    const effects = type === 'recall' || type === 'edit' || this.refs?.types.includes(type) === true;
-    if (effects) {
-      const dup = await tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
-      if (dup) return duplicate(dup);
-    }
     const refusal =
       conv.expires_at !== null && conv.expires_at <= now ? new InfraError('INFRA_ERR_IM_EXPIRED', `conversation ${conv.id} expired at ${iso(conv.expires_at)}`)
       : conv.kind === 'channel' && member && member.role === 'member' ? new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'only owners and admins post in a channel')
@@ -371,10 +402,28 @@ export class ImService {
       : undefined;
     if (refusal) {
       // a resend of a message stored before the conversation expired or the sender was muted is still acknowledged
-      const dup = effects ? undefined : await tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
-      if (dup) return duplicate(dup);
+      // (a send with side effects looked for its resend already)
+      const dup = effectsChecked ? undefined : tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
+      if (dup) return { conv, row: dup, duplicate: true, audience: [] };
       throw refusal;
     }
+    return { conv, audience: facts.audience, now };
+  }
+
+  /**
+   * A send with side effects before its insert (recall, edit, file references): it looks for a resend first (plain
+   * sends learn that from the insert itself, through the dedup index, which saves a query per message), is admitted,
+   * carries out its effect, then is stored like any send.
+   */
+  private async storeEffectSend(tx: ImStore, seqs: SeqClaims, facts: ConversationFacts | undefined, item: PendingSend): Promise<StoredSend> {
+    const { caller, req, type } = item;
+    if (!facts) throw new InfraError('INFRA_ERR_IM_CONVERSATION_NOT_FOUND', `no conversation ${req.convId}`);
+    if (!facts.members.has(caller.sub) && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${facts.conv.id}`);
+    const dup = tx.messageByClientId(facts.conv.id, caller.sub, req.clientMsgId);
+    if (dup) return { conv: facts.conv, row: dup, duplicate: true, audience: [] };
+    const admitted = this.admit(tx, facts, caller, req, type, true);
+    if (!('now' in admitted)) return admitted;
+    const { conv, now } = admitted;
     if (type === 'recall' || type === 'edit') {
       const seq = req.body['seq'] as number;
       const target = await tx.messageBySeq(conv.id, seq);
@@ -389,17 +438,8 @@ export class ImService {
         await tx.markEdited(target, JSON.stringify(content), now);
       }
     }
-    if (effects && this.refs?.types.includes(type)) await this.refs.attach(tx.db, conv.id, type, req.body);
-    const seq = await seqs.take(conv.id);
-    const input = { conv_id: conv.id, seq, sender_id: caller.sub, client_msg_id: req.clientMsgId, type, body: JSON.stringify(req.body), created_at: now, edited_at: null, recalled_at: null };
-    const id = await tx.insertMessage(input);
-    if (id === undefined) {
-      seqs.untake(conv.id);
-      const dup = await tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
-      if (!dup) throw new Error(`message ${req.clientMsgId} of ${caller.sub} in ${conv.id} conflicted and cannot be found`);
-      return duplicate(dup);
-    }
-    return { conv, row: { ...input, id, key_id: null }, body: req.body, duplicate: false, audience: conv.kind === 'channel' ? [] : facts.audience };
+    if (this.refs?.types.includes(type)) await this.refs.attach(tx.db, conv.id, type, req.body);
+    return this.insertAdmitted(tx, seqs, admitted, item);
   }
 
   private deliverStored(result: StoredSend): SendOutcome {

@@ -1,5 +1,5 @@
 import type { BodyCipher } from './cipher.js';
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { ConversationKind, MemberRole } from '@infra/core/topics';
 
 export interface ConversationRow {
@@ -77,13 +77,61 @@ function compileHot(db: Kysely<ImTables>): HotStatements {
   };
 }
 
+/** The SQLite handle under the store's Kysely (`OpenedDatabase.sqlite`): only what the send statements use. */
+export interface SqliteHandle {
+  prepare(sql: string): SqliteStatement;
+}
+interface SqliteStatement {
+  get(...params: unknown[]): unknown;
+  run(...params: unknown[]): { changes: number };
+}
+
+/**
+ * The hot statements prepared once on the SQLite handle and run synchronously: a send batch runs one statement per
+ * message, and each through Kysely's executor (a connection hand-over, promises, result plugins) cost about as much
+ * as SQLite running it, plus the garbage of a dozen promises per message.
+ */
+class SendStatements {
+  readonly claimSeqs: SqliteStatement;
+  readonly releaseSeqs: SqliteStatement;
+  readonly insertMessage: SqliteStatement;
+  readonly messageByClientId: SqliteStatement;
+
+  constructor(sqlite: SqliteHandle, hot: HotStatements) {
+    this.claimSeqs = sqlite.prepare(hot.claimSeqs);
+    this.releaseSeqs = sqlite.prepare(hot.releaseSeqs);
+    this.insertMessage = sqlite.prepare(hot.insertMessage);
+    this.messageByClientId = sqlite.prepare(hot.messageByClientId);
+  }
+}
+
 /** SQL for the IM tables only. Portable: RETURNING and conditional updates, no SQLite-only functions. */
 export class ImStore {
-  /** `cipher` seals message bodies at rest; without one (only code that builds the store itself) they are kept in clear */
-  constructor(readonly db: Kysely<ImTables>, private readonly cipher?: BodyCipher) {}
+  private statements?: SendStatements;
+
+  /**
+   * `sqlite`: the handle under `db`, for the send statements (run only inside `transaction`, whose connection they
+   * share). `cipher` seals message bodies at rest; without one (only code that builds the store itself) they are kept in clear.
+   */
+  constructor(readonly db: Kysely<ImTables>, private readonly sqlite: SqliteHandle, private readonly cipher?: BodyCipher, private readonly inTransaction = false) {}
 
   transaction<T>(fn: (tx: ImStore) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((tx) => fn(new ImStore(tx as unknown as Kysely<ImTables>, this.cipher)));
+    return this.db.transaction().execute((tx) => {
+      const store = new ImStore(tx as unknown as Kysely<ImTables>, this.sqlite, this.cipher, true);
+      store.statements = this.send;
+      return fn(store);
+    });
+  }
+
+  /** the send statements, prepared on first use and shared with every transaction's store */
+  private get send(): SendStatements {
+    return (this.statements ??= new SendStatements(this.sqlite, this.hot));
+  }
+
+  /** the send statements, only while this store's transaction holds the connection (they bypass Kysely's lock) */
+  private get sending(): SendStatements {
+    if (!this.inTransaction) throw new Error('the IM send statements run only inside ImStore.transaction');
+    return this.send;
   }
 
   /** a row as read from SQL -> the row with its body in clear */
@@ -192,35 +240,34 @@ export class ImStore {
   }
 
   /**
-   * The statements every im/send runs, built by Kysely once (the dialect's own SQL) and then executed with fresh
-   * parameters: building the query each time cost more than SQLite running it.
+   * The SQL of the statements every im/send runs, built by Kysely once (the dialect's own SQL, so it stays portable)
+   * and prepared on the SQLite handle (SendStatements): building the query each time cost more than SQLite running it.
    */
   private get hot(): HotStatements {
     return (hotStatements ??= compileHot(this.db));
   }
 
   /** Claims the next `n` seqs of a conversation (inside the messages' transaction); returns the last one claimed, undefined when there is no such conversation. */
-  async claimSeqs(convId: string, n: number): Promise<number | undefined> {
-    const r = await this.q.executeQuery<{ last_seq: number }>(CompiledQuery.raw(this.hot.claimSeqs, [n, convId]));
-    return r.rows[0]?.last_seq;
+  claimSeqs(convId: string, n: number): number | undefined {
+    return (this.sending.claimSeqs.get(n, convId) as { last_seq: number } | undefined)?.last_seq;
   }
 
   /** Gives back the tail of a claim that was not used (refused or duplicate sends): last_seq goes from `claimedLast` to `usedLast`. */
-  async releaseSeqs(convId: string, claimedLast: number, usedLast: number): Promise<void> {
-    const r = await this.q.executeQuery(CompiledQuery.raw(this.hot.releaseSeqs, [usedLast, convId, claimedLast]));
-    if (Number(r.numAffectedRows ?? 0) !== 1) throw new Error(`conversation ${convId} changed its last seq during a send batch`);
+  releaseSeqs(convId: string, claimedLast: number, usedLast: number): void {
+    if (this.sending.releaseSeqs.run(usedLast, convId, claimedLast).changes !== 1) throw new Error(`conversation ${convId} changed its last seq during a send batch`);
   }
 
-  /** Stores a message; returns its id (the sync cursor), or undefined when the sender already sent this client id here. */
-  async insertMessage(input: Omit<MessageRow, 'id' | 'key_id'>): Promise<number | undefined> {
-    const row = { ...input, ...this.sealed(input.body, input) };
-    const r = await this.q.executeQuery<{ id: number }>(CompiledQuery.raw(this.hot.insertMessage, MESSAGE_COLUMNS.map((c) => row[c])));
-    return r.rows[0]?.id;
+  /** Stores a message (inside a transaction); returns its id (the sync cursor), or undefined when the sender already sent this client id here. */
+  insertMessage(input: Omit<MessageRow, 'id' | 'key_id'>): number | undefined {
+    const { body, key_id } = this.sealed(input.body, input);
+    // bound in MESSAGE_COLUMNS order (checked when the statement was compiled)
+    const r = this.sending.insertMessage.get(input.conv_id, input.seq, input.sender_id, input.client_msg_id, input.type, body, input.created_at, input.edited_at, input.recalled_at, key_id) as { id: number } | undefined;
+    return r?.id;
   }
 
-  async messageByClientId(convId: string, senderId: string, clientMsgId: string): Promise<MessageRow | undefined> {
-    const r = await this.q.executeQuery<MessageRow>(CompiledQuery.raw(this.hot.messageByClientId, [convId, senderId, clientMsgId]));
-    return this.opened(r.rows[0]);
+  /** The message a sender sent with this client id (inside a transaction), body in clear. */
+  messageByClientId(convId: string, senderId: string, clientMsgId: string): MessageRow | undefined {
+    return this.opened(this.sending.messageByClientId.get(convId, senderId, clientMsgId) as MessageRow | undefined);
   }
 
   async messageBySeq(convId: string, seq: number): Promise<MessageRow | undefined> {
