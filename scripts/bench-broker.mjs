@@ -28,9 +28,10 @@ const secret = 'bench-'.repeat(8);
 if (args[0] === '--serve') {
   const core = await import(pathToFileURL(join(root, 'packages/core/dist/index.js')).href);
   const { startBroker } = await import(pathToFileURL(join(root, 'packages/broker/dist/index.js')).href);
-  // the IM run sends as fast as it can: lift the per-user rate limit for it
+  // the IM run sends as fast as it can: lift the per-user rate limit for it. A data key, as `infra init` writes one:
+  // message bodies are sealed at rest (AES-256-GCM) as in a real deployment
   const config = core.parseConfigText('version: 1\nmqtt:\n  port: 0\nim:\n  maxGroupSize: 1000\n  sendRate: 1000000\n  sendBurst: 1000000\n', 'infra.yaml', {}, []);
-  const broker = await startBroker({ config, secrets: { jwtSecret: secret, streamKeySalt: secret }, logger: core.createLogger({ level: 'error' }), dataDir: args[1] }, { issuer: new core.TokenIssuer(secret) });
+  const broker = await startBroker({ config, secrets: { jwtSecret: secret, streamKeySalt: secret, dataKeys: `bench:${secret}` }, logger: core.createLogger({ level: 'error' }), dataDir: args[1] }, { issuer: new core.TokenIssuer(secret) });
   const svc = { sub: 'bench', role: 'service', exp: 0 };
   const pairs = Number(args[2] ?? '1');
   const direct = [];
@@ -207,7 +208,7 @@ if (imMode) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\nbench:im — im/send (QoS 1) → stored in im.db with seq → delivered to each member's im/u, loopback, ${new Date().toISOString()}\n`);
+  console.log(`\nbench:im — im/send (QoS 1) → stored in im.db with seq, body sealed (AES-256-GCM) → delivered to each member's im/u, loopback, ${new Date().toISOString()}\n`);
   // broker CPU %: the broker process's CPU time over the run's wall time; near 100 means the broker (one thread) was the bottleneck
   console.log('| run | deliveries | deliveries/s | p50 ms | p99 ms | broker CPU µs/delivery | broker CPU % |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
