@@ -121,7 +121,8 @@ describe('fulfillment end to end (infra up, infra seed, HTTP, MQTT)', () => {
       const pending = () => {
         const db = new Database(join(dir, 'data', 'fulfillment.db'), { readonly: true });
         try {
-          return (db.prepare('select count(*) as n from outbox where published_at is null').get() as { n: number }).n;
+          // rows after the relay's cursor (the last row published with every row before it)
+          return (db.prepare('select count(*) as n from outbox where id > (select last_id from outbox_cursor where id = 1)').get() as { n: number }).n;
         } finally {
           db.close();
         }
