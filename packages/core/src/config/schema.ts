@@ -152,7 +152,13 @@ export const ConfigSchema = Type.Object(
     ),
     media: Type.Object(
       {
-        rtmp: Type.Object({ port: Port(1935, 'RTMP ingest port (OBS pushes here). 0 picks a free port.') }, { additionalProperties: false, default: {} }),
+        rtmp: Type.Object(
+          {
+            port: Port(1935, 'RTMP ingest port (OBS pushes here). 0 picks a free port.'),
+            readBatchMs: Type.Integer({ minimum: 0, maximum: 200, default: 50, description: 'From 3 s into a publish, read the pusher\'s socket every N ms (everything it holds at once) instead of on every TCP segment: far fewer wakeups of media\'s process and of the ladder ffmpeg; the live edge of HTTP-FLV and HLS lags by up to N ms more. 0 = read as data arrives.' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         http: Type.Object({ port: Port(8000, 'HTTP-FLV / WS-FLV playback port. 0 picks a free port.') }, { additionalProperties: false, default: {} }),
         ffmpeg: Type.String({ default: '', description: 'Path of the ffmpeg binary. Empty = ffmpeg on PATH, else the one @ffmpeg-installer/ffmpeg ships.' }),
         streamKeyTtl: Type.String({ pattern: '^[0-9]+[smhd]$', default: '365d', description: 'Default lifetime of a stream key (POST /api/v1/media/streams, `infra stream create`); an expired key is refused.' }),

@@ -9,6 +9,10 @@ import { joinParts, leftoverRecordings } from '../recordings/parts.js';
 import { runFfmpeg, type FfmpegRun } from '../transcode/process.js';
 import { feedFlv, type FeedableBroadcast } from '../transcode/feed.js';
 import { LadderGovernor } from '../transcode/governor.js';
+import { batchReads } from './read-batching.js';
+
+/** A publish's first seconds are read as they arrive (first FLV keyframe, first HLS segments); then in batches. */
+export const READ_BATCH_AFTER_MS = 3000;
 
 /** What node-media-server's broadcast holds once the pusher sent its codec headers, and how to subscribe to it. */
 export interface BroadcastHeaders extends FeedableBroadcast {
@@ -125,6 +129,8 @@ export class LiveSessions {
         if (current && !current.ended) return refuse('already-live');
         this.begin(session, Boolean(verdict.stream.private));
         socket.resume();
+        // once the first seconds are through as they arrive, read the push in batches (fewer wakeups, same bytes)
+        batchReads(socket, this.deps.config.rtmp.readBatchMs, READ_BATCH_AFTER_MS);
       },
       (err: Error) => refuse(`check failed: ${err.message}`),
     );

@@ -19,6 +19,9 @@ const MAX_BACKLOG = 64 * 1024 * 1024;
  */
 export function feedFlv(broadcast: FeedableBroadcast, streamPath: string, stdin: Writable, onStuck: () => void): { id: string; close: () => void } {
   let fed = 0;
+  const uncork = (): void => {
+    while (stdin.writableCorked > 0) stdin.uncork();
+  };
   const session = {
     id: newId('feed'),
     ip: '',
@@ -36,6 +39,11 @@ export function feedFlv(broadcast: FeedableBroadcast, streamPath: string, stdin:
         return;
       }
       fed += buffer.length;
+      // the tags of one socket read (node-media-server parses a read's packets in one go) reach the pipe in one writev
+      if (stdin.writableCorked === 0) {
+        stdin.cork();
+        process.nextTick(uncork);
+      }
       stdin.write(buffer);
     },
     close(): void {
