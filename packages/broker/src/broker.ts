@@ -109,15 +109,17 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
         if (--publishing === 0) for (const r of drainWaiters.splice(0)) r();
       });
     };
-    const toUser = (userId: string, event: ImEvent): void => publish(topics.imUser(userId), JSON.stringify(event));
+    // an event given as a string is JSON already (the send path builds a message's and an ack's JSON once)
+    const json = (event: ImEvent | string): string => (typeof event === 'string' ? event : JSON.stringify(event));
+    const toUser = (userId: string, event: ImEvent | string): void => publish(topics.imUser(userId), json(event));
     const audience = new ChannelAudience(store);
     const im = new ImService(store, ctx.config.im, {
       toUsers: (userIds, event) => {
         // one payload buffer for every recipient (aedes and mqtt-packet only read it)
-        const payload = Buffer.from(JSON.stringify(event));
+        const payload = Buffer.from(json(event));
         for (const u of userIds) publish(topics.imUser(u), payload);
       },
-      toChannel: (convId, event) => publish(topics.imChannel(convId), JSON.stringify(event)),
+      toChannel: (convId, event) => publish(topics.imChannel(convId), json(event)),
       membershipChanged: (convId, userId, present) => audience.update(convId, userId, present),
     }, Date.now, files.references);
     const onSend = imSendHandler(im, toUser, log);

@@ -9,7 +9,11 @@ const levelPersistence = require('aedes-persistence-level') as (db: Level<string
 
 interface LevelPersistence {
   outgoingClearMessageId(client: { clean?: boolean } | null, packet: unknown, cb?: unknown): Promise<unknown> | undefined;
+  outgoingEnqueueCombi(subs: readonly unknown[] | null | undefined, packet: unknown): Promise<unknown>;
 }
+
+/** what aedes awaits when there is nothing to store (it ignores the value) */
+const NOTHING_STORED: Promise<unknown> = Promise.resolve(undefined);
 
 export interface BrokerPersistence {
   /** hand to Aedes.createBroker({ persistence }) */
@@ -33,6 +37,10 @@ export async function openBrokerPersistence(dataDir: string): Promise<BrokerPers
   // PUBACKs need no LevelDB read: that lookup was most of the per-message cost of QoS 1 on this store.
   const clear = persistence.outgoingClearMessageId.bind(persistence);
   persistence.outgoingClearMessageId = (client, packet, cb) => (client?.clean === true && cb === undefined ? Promise.resolve(undefined) : clear(client, packet, cb));
+  // Every QoS 1 publish asks to store a copy for each persistent-session subscriber; most (im/send, and every delivery
+  // to clean sessions) have none, and the store's async method then still cost a promise and its frame per publish.
+  const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
+  persistence.outgoingEnqueueCombi = (subs, packet) => (!subs || subs.length === 0 ? NOTHING_STORED : enqueue(subs, packet));
   return {
     persistence,
     dir,

@@ -36,6 +36,8 @@ export type BodyContext = string;
 export class BodyCipher {
   private readonly keys: Map<string, Buffer>;
   private readonly nonces = new NonceSource();
+  /** the context's bytes for setAAD, written here instead of a Buffer per message (copied by setAAD) */
+  private aad = Buffer.alloc(512);
   readonly currentKeyId: string;
 
   constructor(dataKeys: string) {
@@ -52,9 +54,22 @@ export class BodyCipher {
   seal(plain: string, context: BodyContext): { body: string; keyId: string } {
     const iv = this.nonces.next();
     const c = createCipheriv('aes-256-gcm', this.keys.get(this.currentKeyId)!, iv);
-    c.setAAD(Buffer.from(context));
-    const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
-    return { body: Buffer.concat([iv, c.getAuthTag(), ct]).toString('base64'), keyId: this.currentKeyId };
+    c.setAAD(this.aadOf(context));
+    // iv | tag | ciphertext in one buffer (the tag exists only after final(), which for GCM adds no bytes)
+    const ct = c.update(plain, 'utf8');
+    const tail = c.final();
+    const out = Buffer.allocUnsafe(IV_BYTES + TAG_BYTES + ct.length + tail.length);
+    iv.copy(out, 0);
+    c.getAuthTag().copy(out, IV_BYTES);
+    ct.copy(out, IV_BYTES + TAG_BYTES);
+    tail.copy(out, IV_BYTES + TAG_BYTES + ct.length);
+    return { body: out.toString('base64'), keyId: this.currentKeyId };
+  }
+
+  private aadOf(context: BodyContext): Buffer {
+    const need = Buffer.byteLength(context);
+    if (need > this.aad.length) this.aad = Buffer.alloc(need * 2);
+    return this.aad.subarray(0, this.aad.write(context));
   }
 
   open(stored: string, keyId: string, context: BodyContext): string {

@@ -5,7 +5,7 @@ import type { ImEvent, ImMessage, MemberRole, MessageType } from '@infra/core/to
 import { bodySchemas, SendEnvelope, type ClientSettings, type Conversation, type CreateConversationBody, type Member } from './schema.js';
 import type { ConversationRow, ImStore, MessageRow } from './store.js';
 import { MembershipCache, type ConversationFacts } from './membership.js';
-import { conversationView, messageView } from './views.js';
+import { ackEventJson, conversationView, messageEventJson, messageView } from './views.js';
 
 export { messageView } from './views.js';
 
@@ -21,10 +21,13 @@ export interface ImSettings {
   heartbeat: string;
 }
 
-/** Where the service's events go; the broker wires it to MQTT (im/u/{userId}, im/c/{convId}). */
+/**
+ * Where the service's events go; the broker wires it to MQTT (im/u/{userId}, im/c/{convId}). An event given as a
+ * string is already serialised (JSON of an ImEvent): the send path builds a message's JSON once.
+ */
 export interface ImNotifier {
-  toUsers(userIds: readonly string[], event: ImEvent): void;
-  toChannel(convId: string, event: ImEvent): void;
+  toUsers(userIds: readonly string[], event: ImEvent | string): void;
+  toChannel(convId: string, event: ImEvent | string): void;
   /** channel membership changed: `present` says whether userId is a member now */
   membershipChanged(convId: string, userId: string, present: boolean): void;
 }
@@ -43,12 +46,25 @@ export interface MessageReferences {
 }
 
 export interface SendOutcome {
-  ack: Extract<ImEvent, { kind: 'ack' }>;
-  message: ImMessage;
+  /** the `ack` event for the sender, as JSON */
+  ack: string;
+  /** the cursor (row id) and seq of the stored message (the earlier one for a resend) */
+  cursor: number;
+  seq: number;
+  duplicate: boolean;
 }
+
+/** How a send ends: an error (an InfraError is a refusal; anything else a storage failure), or its outcome. */
+export type SendCallback = (err: unknown, outcome?: SendOutcome) => void;
 
 const envelopeCheck = TypeCompiler.Compile(SendEnvelope);
 const bodyChecks = Object.fromEntries(Object.entries(bodySchemas).map(([k, s]) => [k, TypeCompiler.Compile(s as TSchema)])) as Record<MessageType, TypeCheck<TSchema>>;
+/** a send callback threw: surfaces as an uncaught error of its own, as it did from a promise's then */
+function rethrowApart(err: unknown): void {
+  queueMicrotask(() => {
+    throw err;
+  });
+}
 const isBackend = (c: TokenClaims): boolean => c.role === 'service' || c.role === 'admin';
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -68,15 +84,13 @@ interface PendingSend {
   caller: TokenClaims;
   req: SendRequestBody;
   type: MessageType;
-  resolve: (outcome: SendOutcome) => void;
-  reject: (err: unknown) => void;
+  done: SendCallback;
 }
 
 interface StoredSend {
   conv: ConversationFacts['conv'];
+  /** body in clear (the JSON as stored) */
   row: MessageRow;
-  /** the body as sent (parsed once, not read back from the stored JSON); undefined for a duplicate */
-  body?: Record<string, unknown>;
   duplicate: boolean;
   audience: string[];
 }
@@ -294,22 +308,32 @@ export class ImService {
    * A device's im/send: validate, then in one transaction de-duplicate by clientMsgId, claim the next seq and store.
    * Delivery happens after the commit; the returned ack goes to the sender.
    */
-  async send(caller: TokenClaims, raw: unknown): Promise<SendOutcome> {
-    if (!envelopeCheck.Check(raw)) throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `bad im/send payload: ${firstError(envelopeCheck, raw)}`);
+  send(caller: TokenClaims, raw: unknown): Promise<SendOutcome> {
+    return new Promise<SendOutcome>((resolve, reject) => this.submit(caller, raw, (err, outcome) => (outcome ? resolve(outcome) : reject(err))));
+  }
+
+  /**
+   * `send` without a promise per message (the im/send path): `done` gets null and the outcome once the message is
+   * committed, or the error (synchronously for a send refused by its shape).
+   */
+  submit(caller: TokenClaims, raw: unknown, done: SendCallback): void {
+    if (!envelopeCheck.Check(raw)) return done(new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `bad im/send payload: ${firstError(envelopeCheck, raw)}`));
     const req = raw as SendRequestBody;
     const type = req.type as MessageType;
     const check = bodyChecks[type];
-    if (!check.Check(req.body)) throw new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `bad ${type} body: ${firstError(check, req.body)}`);
-    if (type === 'system' && !isBackend(caller)) throw new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'system messages come from backends (service tokens) only');
+    if (!check.Check(req.body)) return done(new InfraError('INFRA_ERR_IM_BAD_MESSAGE', `bad ${type} body: ${firstError(check, req.body)}`));
+    if (type === 'system' && !isBackend(caller)) return done(new InfraError('INFRA_ERR_IM_NOT_ALLOWED', 'system messages come from backends (service tokens) only'));
     const refs = this.refs?.types.includes(type) ? this.refs : undefined;
-    const stored = refs ? { ...req, body: await refs.resolve(caller, req.convId, type, req.body) } : req;
-    return new Promise<SendOutcome>((resolve, reject) => {
-      this.sendQueue.push({ caller, req: stored, type, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.flushSends());
-      }
-    });
+    if (!refs) return this.enqueue({ caller, req, type, done });
+    refs.resolve(caller, req.convId, type, req.body).then((body) => this.enqueue({ caller, req: { ...req, body }, type, done }), done);
+  }
+
+  private enqueue(item: PendingSend): void {
+    this.sendQueue.push(item);
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => void this.flushSends());
+    }
   }
 
   /**
@@ -344,15 +368,25 @@ export class ImService {
             seqs.settle();
           });
         } catch (err) {
-          for (const item of batch) item.reject(err);
+          for (const item of batch) {
+            try {
+              item.done(err);
+            } catch (thrown) {
+              rethrowApart(thrown);
+            }
+          }
           continue;
         }
         // deliveries leave in commit (= seq) order
-        batch.forEach((item, i) => {
+        for (let i = 0; i < batch.length; i++) {
           const r = results[i] as StoredSend | InfraError;
-          if (r instanceof InfraError) item.reject(r);
-          else item.resolve(this.deliverStored(r));
-        });
+          try {
+            if (r instanceof InfraError) batch[i]!.done(r);
+            else batch[i]!.done(null, this.deliverStored(r));
+          } catch (thrown) {
+            rethrowApart(thrown); // the rest of the batch still settles
+          }
+        }
       }
     } finally {
       this.flushing = false;
@@ -373,15 +407,17 @@ export class ImService {
   /** Stores an admitted send with the next seq of its conversation; a resend (the dedup index) gets the stored one. */
   private insertAdmitted(tx: ImStore, seqs: SeqClaims, { conv, audience, now }: Admitted, { caller, req, type }: PendingSend): StoredSend {
     const seq = seqs.take(conv.id);
-    const input = { conv_id: conv.id, seq, sender_id: caller.sub, client_msg_id: req.clientMsgId, type, body: JSON.stringify(req.body), created_at: now, edited_at: null, recalled_at: null };
-    const id = tx.insertMessage(input);
+    // the row as delivered (body in clear); its id once inserted. The body is serialised here, once per send.
+    const row: MessageRow = { id: 0, conv_id: conv.id, seq, sender_id: caller.sub, client_msg_id: req.clientMsgId, type, body: JSON.stringify(req.body), created_at: now, edited_at: null, recalled_at: null, key_id: null };
+    const id = tx.insertMessage(row);
     if (id === undefined) {
       seqs.untake(conv.id);
       const dup = tx.messageByClientId(conv.id, caller.sub, req.clientMsgId);
       if (!dup) throw new Error(`message ${req.clientMsgId} of ${caller.sub} in ${conv.id} conflicted and cannot be found`);
       return { conv, row: dup, duplicate: true, audience: [] };
     }
-    return { conv, row: { ...input, id, key_id: null }, body: req.body, duplicate: false, audience: conv.kind === 'channel' ? [] : audience };
+    row.id = id;
+    return { conv, row, duplicate: false, audience: conv.kind === 'channel' ? [] : audience };
   }
 
   /**
@@ -442,14 +478,14 @@ export class ImService {
     return this.insertAdmitted(tx, seqs, admitted, item);
   }
 
-  private deliverStored(result: StoredSend): SendOutcome {
-    const message = messageView(result.row, result.body);
-    if (!result.duplicate) {
-      const event: ImEvent = { kind: 'message', message };
-      if (result.conv.kind === 'channel') this.notify.toChannel(result.conv.id, event);
-      else this.notify.toUsers(result.audience, event);
+  private deliverStored({ conv, row, duplicate, audience }: StoredSend): SendOutcome {
+    if (!duplicate) {
+      // a fresh row: neither edited nor recalled, body as just stored (see messageEventJson)
+      const event = messageEventJson(row, row.body);
+      if (conv.kind === 'channel') this.notify.toChannel(conv.id, event);
+      else this.notify.toUsers(audience, event);
     }
-    return { ack: { kind: 'ack', convId: message.convId, clientMsgId: message.clientMsgId, seq: message.seq, cursor: message.cursor, duplicate: result.duplicate }, message };
+    return { ack: ackEventJson(row, duplicate), cursor: row.id, seq: row.seq, duplicate };
   }
 
   /** May this user read the broadcast topic of this channel? (ACL for im/c/{convId}) */

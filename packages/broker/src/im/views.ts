@@ -2,7 +2,16 @@ import type { ImMessage, MemberRole, MessageType } from '@infra/core/topics';
 import type { Conversation } from './schema.js';
 import type { ConversationRow, MessageRow } from './store.js';
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+// the last time formatted: a send batch's messages mostly share their millisecond, so they share its string
+let lastMs = NaN;
+let lastIso = '';
+function iso(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
 
 /** `body`: the body already parsed (a send that was just stored), so it is not parsed back from its JSON */
 export function messageView(row: MessageRow, body?: Record<string, unknown>): ImMessage {
@@ -19,6 +28,21 @@ export function messageView(row: MessageRow, body?: Record<string, unknown>): Im
     ...(row.edited_at !== null ? { editedAt: iso(row.edited_at) } : {}),
     ...(row.recalled_at !== null ? { recalledAt: iso(row.recalled_at) } : {}),
   };
+}
+
+/**
+ * What a freshly stored message's delivery is, as JSON: exactly JSON.stringify({ kind: 'message', message: messageView(row) })
+ * for a row neither edited nor recalled, built from `bodyJson` (the body as stored, so it is serialised once per send,
+ * not once more for the event). convId, clientMsgId and type are JSON-safe by their send schema (SendEnvelope); the
+ * sender id comes from a token, so it is escaped.
+ */
+export function messageEventJson(row: MessageRow, bodyJson: string): string {
+  return `{"kind":"message","message":{"cursor":"${row.id}","convId":"${row.conv_id}","seq":${row.seq},"senderId":${JSON.stringify(row.sender_id)},"clientMsgId":"${row.client_msg_id}","type":"${row.type}","body":${bodyJson},"createdAt":"${iso(row.created_at)}"}}`;
+}
+
+/** JSON.stringify of an `ack` event, built directly (ids as in messageEventJson). */
+export function ackEventJson(row: MessageRow, duplicate: boolean): string {
+  return `{"kind":"ack","convId":"${row.conv_id}","clientMsgId":"${row.client_msg_id}","seq":${row.seq},"cursor":"${row.id}","duplicate":${duplicate}}`;
 }
 
 export function conversationView(row: ConversationRow, extra: { role?: MemberRole; read_seq?: number; unread?: number } = {}): Conversation {
