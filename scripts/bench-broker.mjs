@@ -39,6 +39,53 @@ if (args[0] === '--serve') {
   const group = await broker.im.create(svc, { kind: 'group', members: Array.from({ length: 100 }, (_, i) => `g${i}`) });
   process.stdout.write(`CONV ${direct.join(',')} ${group.conversation.id}\n`);
   process.stdout.write(`PORT ${broker.endpoints[0].port}\n`);
+  // `mark` / `report` on stdin: bytes the broker allocated on the JS heap in between (usage growth between GCs, from
+  // v8.GCProfiler) and the GC time; BENCH_HEAP_PROF=dir also writes a sampling allocation profile (collected objects
+  // included) of the same span, BENCH_CPU_WINDOW=dir a CPU profile of it (BENCH_CPU_PROF covers the whole process):
+  // both survive load better than rates
+  const v8 = await import('node:v8');
+  let gcp, used0 = 0, session;
+  const used = () => v8.getHeapStatistics().used_heap_size;
+  const heapProf = process.env.BENCH_HEAP_PROF;
+  const cpuWindow = process.env.BENCH_CPU_WINDOW;
+  const post = (m, p) => new Promise((res, rej) => session.post(m, p, (e, r) => (e ? rej(e) : res(r))));
+  const { createInterface } = await import('node:readline');
+  createInterface({ input: process.stdin }).on('line', async (line) => {
+    if (line === 'mark') {
+      if (heapProf || cpuWindow) {
+        const { Session } = await import('node:inspector');
+        session = new Session();
+        session.connect();
+        if (heapProf) await post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+        if (cpuWindow) {
+          await post('Profiler.enable');
+          await post('Profiler.start');
+        }
+      }
+      gcp = new v8.GCProfiler();
+      gcp.start();
+      used0 = used();
+      process.stdout.write('MARKED\n');
+    } else if (line === 'report' && gcp) {
+      const end = used();
+      const { statistics } = gcp.stop();
+      let bytes = 0, gcUs = 0, prev = used0;
+      for (const g of statistics) {
+        bytes += Math.max(0, g.beforeGC.heapStatistics.usedHeapSize - prev);
+        prev = g.afterGC.heapStatistics.usedHeapSize;
+        gcUs += g.cost;
+      }
+      bytes += Math.max(0, end - prev);
+      if (session) {
+        const { writeFileSync: write } = await import('node:fs');
+        if (heapProf) write(join(heapProf, `broker-${Date.now()}.heapprofile`), JSON.stringify((await post('HeapProfiler.stopSampling')).profile));
+        if (cpuWindow) write(join(cpuWindow, `broker-${Date.now()}.cpuprofile`), JSON.stringify((await post('Profiler.stop')).profile));
+        session.disconnect();
+        session = undefined;
+      }
+      process.stdout.write(`ALLOC ${bytes} ${gcUs} ${statistics.length}\n`);
+    }
+  });
   process.on('SIGTERM', () => void broker.close().then(() => process.exit(0)));
   await new Promise(() => undefined);
 }
@@ -64,14 +111,22 @@ const cpuMs = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').spl
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN; };
 
 async function startOurs(dir, pairs = 1) {
-  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), fileURLToPath(import.meta.url), '--serve', dir, String(pairs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), fileURLToPath(import.meta.url), '--serve', dir, String(pairs)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   const port = await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => { out += d; const m = /PORT (\d+)/.exec(out); if (m) resolve(Number(m[1])); });
     child.once('exit', (code) => reject(new Error(`our broker exited with ${code}`)));
   });
   const [directConvs, groupConv] = /CONV (\S+) (\S+)/.exec(out)?.slice(1) ?? [];
-  return { name: 'infra (aedes, auth+ACL on)', pid: child.pid, port, auth: true, directConvs: directConvs?.split(',') ?? [], groupConv, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+  // the broker's JS-heap allocation and GC time between mark() and report()
+  const ask = (cmd, re) => new Promise((resolve) => {
+    const onData = () => { const m = re.exec(out); if (m) { child.stdout.off('data', onData); out = ''; resolve(m); } };
+    child.stdout.on('data', onData);
+    child.stdin.write(`${cmd}\n`);
+  });
+  const mark = async () => { await ask('mark', /MARKED\n/); };
+  const report = async () => { const m = await ask('report', /ALLOC (\d+) ([\d.]+) (\d+)\n/); return { allocBytes: Number(m[1]), gcUs: Number(m[2]), gcs: Number(m[3]) }; };
+  return { name: 'infra (aedes, auth+ACL on)', pid: child.pid, port, auth: true, mark, report, directConvs: directConvs?.split(',') ?? [], groupConv, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
 }
 
 async function startMosquitto(dir) {
@@ -151,6 +206,7 @@ async function runIm(broker, label, flows, messagesPerFlow, window) {
     }
   });
   await Promise.all(subs.map((c, i) => c.subscribeAsync(`im/u/${receivers[i]}`, { qos: 1 })));
+  await broker.mark?.();
   const cpu0 = cpuMs(broker.pid);
   const t0 = performance.now();
   await Promise.all(flows.map(async (f, k) => {
@@ -165,8 +221,14 @@ async function runIm(broker, label, flows, messagesPerFlow, window) {
   await done;
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuMs(broker.pid) - cpu0;
+  const heap = await broker.report?.();
   await Promise.all([...pubs, ...subs].map((c) => c.endAsync()));
-  return { broker: label, qos: 1, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000) };
+  const sent = messagesPerFlow * flows.length;
+  return {
+    broker: label, qos: 1, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000),
+    // per message sent (one im/send), and GC's share of the broker's CPU
+    ...(heap ? { allocKbPerMsg: heap.allocBytes / 1024 / sent, gcUsPerDelivery: got ? heap.gcUs / got : NaN, gcPct: cpu ? (100 * heap.gcUs) / 1000 / cpu : NaN } : {}),
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'infra-bench-broker-'));
@@ -210,9 +272,11 @@ if (imMode) {
   }
   console.log(`\nbench:im — im/send (QoS 1) → stored in im.db with seq, body sealed (AES-256-GCM) → delivered to each member's im/u, loopback, ${new Date().toISOString()}\n`);
   // broker CPU %: the broker process's CPU time over the run's wall time; near 100 means the broker (one thread) was the bottleneck
-  console.log('| run | deliveries | deliveries/s | p50 ms | p99 ms | broker CPU µs/delivery | broker CPU % |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.broker} | ${r.delivered} | ${r.perSec} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerMsg.toFixed(1)} | ${r.cpuPct.toFixed(0)} |`);
+  // KB/msg: bytes our broker allocated on its JS heap per im/send; GC: pause time per delivery and its share of the broker's CPU
+  console.log('| run | deliveries | deliveries/s | p50 ms | p99 ms | broker CPU µs/delivery | broker CPU % | KB allocated/msg | GC µs/delivery (% of CPU) |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const opt1 = (x, d, f = (v) => v.toFixed(d)) => (x === undefined || Number.isNaN(x) ? '–' : f(x));
+  for (const r of rows) console.log(`| ${r.broker} | ${r.delivered} | ${r.perSec} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerMsg.toFixed(1)} | ${r.cpuPct.toFixed(0)} | ${opt1(r.allocKbPerMsg, 1)} | ${opt1(r.gcUsPerDelivery, 1, (v) => `${v.toFixed(1)} (${r.gcPct.toFixed(0)} %)`)} |`);
   console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   const ref = rows.find((r) => r.broker.includes('reference'));
   if (ref) for (const r of rows.filter((x) => x !== ref)) console.log(`${r.broker}: ${(r.perSec / ref.perSec).toFixed(2)}× mosquitto's raw QoS 1 deliveries/s`);
