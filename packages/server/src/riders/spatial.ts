@@ -1,13 +1,83 @@
-import { getHexagonEdgeLengthAvg, gridDisk, gridRing, latLngToCell, UNITS } from 'h3-js';
+import { cellToBoundary, cellToLatLng, getHexagonEdgeLengthAvg, gridDisk, gridRing, latLngToCell, UNITS } from 'h3-js';
 import { distanceM } from '@infra/core/topics';
+
+/**
+ * A cell's outline, to tell without H3 that a point is still inside it: the edges as half-planes in metres around the
+ * centre (an equirectangular projection: over a cell's few hundred metres its error is centimetres, well inside
+ * EDGE_MARGIN_M). Near the poles or the antimeridian, or for an outline that is not convex, only the circle inscribed
+ * in the cell is used.
+ */
+interface CellShape {
+  cell: string;
+  lat: number;
+  lng: number;
+  /** metres per degree of longitude at the centre */
+  kx: number;
+  /** per edge: a vertex (x, y) and the inward unit normal (nx, ny) */
+  edges: Float64Array | undefined;
+  /** the fallback: a circle around the centre certainly inside the cell */
+  insideM: number;
+}
+
+const M_PER_DEG = (6_371_008.8 * Math.PI) / 180;
+/** a point this close to an edge (or closer) is left to H3 */
+const EDGE_MARGIN_M = 1;
+/**
+ * Below the nearest vertex's distance from the centre: the inscribed circle of a hexagon is 0.866 of it, of a
+ * pentagon 0.809; 0.75 leaves room for the cells' curvature.
+ */
+const INSCRIBED = 0.75;
+
+function shapeOf(cell: string): CellShape {
+  const [lat, lng] = cellToLatLng(cell);
+  const kx = M_PER_DEG * Math.cos((lat * Math.PI) / 180);
+  const boundary = cellToBoundary(cell);
+  let nearest = Infinity;
+  for (const [vLat, vLng] of boundary) nearest = Math.min(nearest, distanceM(lat, lng, vLat, vLng));
+  const shape: CellShape = { cell, lat, lng, kx, edges: undefined, insideM: nearest * INSCRIBED };
+  if (Math.abs(lat) > 80 || boundary.some(([, vLng]) => Math.abs(vLng - lng) > 1)) return shape;
+  const pts = boundary.map(([vLat, vLng]) => [(vLng - lng) * kx, (vLat - lat) * M_PER_DEG] as const);
+  const edges = new Float64Array(pts.length * 4);
+  for (let i = 0; i < pts.length; i++) {
+    const [ax, ay] = pts[i]!;
+    const [bx, by] = pts[(i + 1) % pts.length]!;
+    const len = Math.hypot(bx - ax, by - ay);
+    if (len === 0) return shape;
+    let nx = -(by - ay) / len;
+    let ny = (bx - ax) / len;
+    if (-ax * nx - ay * ny < 0) {
+      nx = -nx;
+      ny = -ny; // pointing at the centre
+    }
+    // convex: every vertex on the inner side of every edge (else the half-planes would claim too much)
+    for (const [px, py] of pts) if ((px - ax) * nx + (py - ay) * ny < -0.01) return shape;
+    edges.set([ax, ay, nx, ny], i * 4);
+  }
+  shape.edges = edges;
+  return shape;
+}
+
+/** Whether (lat, lng) is certainly inside the shape's cell. */
+function surelyInside(s: CellShape, lat: number, lng: number): boolean {
+  const e = s.edges;
+  if (!e) return distanceM(s.lat, s.lng, lat, lng) < s.insideM;
+  const x = (lng - s.lng) * s.kx;
+  const y = (lat - s.lat) * M_PER_DEG;
+  for (let k = 0; k < e.length; k += 4) if ((x - e[k]!) * e[k + 2]! + (y - e[k + 1]!) * e[k + 3]! <= EDGE_MARGIN_M) return false;
+  return true;
+}
 
 /**
  * Riders' last positions bucketed by H3 cell. A move re-indexes only when the cell changes; a search walks
  * rings outward from the query's cell and stops once no unseen cell can hold anything nearer than what it has.
+ * A fix that is certainly inside its rider's cell (more than a metre inside its outline) skips H3 altogether: riders
+ * send a fix a second, and latLngToCell was the largest cost of ingesting a fix after parsing it (bench:telemetry).
  */
 export class RiderIndex {
   private readonly cells = new Map<string, Set<string>>();
-  private readonly cellOf = new Map<string, string>();
+  /** outlines of the cells riders are in (dropped with their last rider) */
+  private readonly shapes = new Map<string, CellShape>();
+  private readonly placed = new Map<string, CellShape>();
   private readonly edgeM: number;
 
   constructor(private readonly resolution: number) {
@@ -15,26 +85,32 @@ export class RiderIndex {
   }
 
   move(id: string, lat: number, lng: number): void {
+    const at = this.placed.get(id);
+    if (at && surelyInside(at, lat, lng)) return;
     const cell = latLngToCell(lat, lng, this.resolution);
-    const old = this.cellOf.get(id);
-    if (old === cell) return;
-    if (old) this.take(id, old);
-    this.cellOf.set(id, cell);
+    if (at?.cell === cell) return;
+    if (at) this.take(id, at.cell);
+    let shape = this.shapes.get(cell);
+    if (!shape) this.shapes.set(cell, (shape = shapeOf(cell)));
+    this.placed.set(id, shape);
     let set = this.cells.get(cell);
     if (!set) this.cells.set(cell, (set = new Set()));
     set.add(id);
   }
 
   remove(id: string): void {
-    const old = this.cellOf.get(id);
-    if (old) this.take(id, old);
-    this.cellOf.delete(id);
+    const old = this.placed.get(id);
+    if (old) this.take(id, old.cell);
+    this.placed.delete(id);
   }
 
   private take(id: string, cell: string): void {
     const set = this.cells.get(cell);
     set?.delete(id);
-    if (set && set.size === 0) this.cells.delete(cell);
+    if (set && set.size === 0) {
+      this.cells.delete(cell);
+      this.shapes.delete(cell);
+    }
   }
 
   /**
@@ -77,7 +153,12 @@ export class RiderIndex {
     return found.slice(0, limit);
   }
 
+  /** The cell a rider is indexed under. */
+  cellOf(id: string): string | undefined {
+    return this.placed.get(id)?.cell;
+  }
+
   get size(): number {
-    return this.cellOf.size;
+    return this.placed.size;
   }
 }
