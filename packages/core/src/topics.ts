@@ -37,5 +37,6 @@ export function isSafeTopicSegment(s: string): boolean {
 }
 
 export { parseFix, distanceM, isImpossibleJump, riderOfFleetTopic, JumpDetector, type JumpVerdict, type FixPayload, type FixLimits, type FixVerdict, type FixRejection } from './fleet.js';
+export { markValidatedFix, validatedFix } from './fleet.js';
 export type { ConversationKind, MemberRole, ContentType, MessageType, SendRequest, ImMessage, ImEvent, PresenceState, EncryptedBody } from './im.js';
 export type { FileKind, FileInfo, StickerPack } from './im.js';

@@ -75,7 +75,7 @@ export async function startServer(ctx: ServiceContext, opts: ServerOptions): Pro
     const wms = new WmsService(db, exceptions, kick);
     const orders = new OrderService(db, engine, wms, exceptions, kick, ctx.config.fulfillment.currency, Date.now, writes);
     // riders' profiles and live location (fixes from fleet/+/loc on the bus); geofences raise enter/exit from those fixes
-    riders = new RiderService(db, ctx.config.fleet, log);
+    riders = new RiderService(db, ctx.config.fleet, log, Date.now, { historyFile: database.file });
     await riders.start(ctx.bus);
     geofences = new Geofences(riders);
     // dispatch assigns pooled jobs to riders by zone strategy; each assignment starts a delivery in the same transaction

@@ -1,6 +1,6 @@
 import type { PublishPacket } from 'aedes';
 import type { InfraConfig, Logger } from '@infra/core';
-import { JumpDetector, parseFix, riderOfFleetTopic, type FixLimits, type FixRejection } from '@infra/core/topics';
+import { JumpDetector, markValidatedFix, parseFix, riderOfFleetTopic, type FixLimits, type FixRejection } from '@infra/core/topics';
 
 /**
  * Where an invalid fix goes instead of fleet/{riderId}/loc. MQTT 3.1.1 lets a server refuse a PUBLISH only by
@@ -59,7 +59,10 @@ export class TelemetryGate {
     this.stats.accepted++;
     if (this.jumps.check(riderId, v.fix) === 'flagged') {
       this.stats.flagged++;
-      packet.payload = Buffer.from(JSON.stringify({ ...v.fix, flag: 'speed' }));
+      v.fix.flag = 'speed';
+      packet.payload = Buffer.from(JSON.stringify(v.fix));
     }
+    // the in-process RiderService takes this result instead of parsing the same bytes again
+    markValidatedFix(packet.payload, v.fix);
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mqtt from 'mqtt';
 import type { BusMessage } from '@infra/core';
+import { validatedFix } from '@infra/core/topics';
 import type { RunningBroker } from '../broker.js';
 import { startTestStack, type TestStack } from '../../test/stack.js';
 import { DROPPED_FIX_TOPIC } from './gate.js';
@@ -98,6 +99,25 @@ describe('telemetry gate on fleet/{riderId}/loc', () => {
     expect(bus).toHaveLength(4);
     expect(bus.map((f) => (f as { flag?: string }).flag)).toEqual([undefined, undefined, 'speed', undefined]);
     expect((await fixes()).flagged - before.flagged).toBe(1);
+    await rider.endAsync(true);
+    await off();
+  });
+
+  it('hands the gate’s result to in-process subscribers with the payload (the server need not parse it again); nothing else carries it', async () => {
+    const bus: { payload: unknown; handed: unknown }[] = [];
+    const off = await broker.bus.subscribe('fleet/tr5/loc', (m) => bus.push({ payload: JSON.parse(m.payload.toString()), handed: validatedFix(m.payload) }));
+    const rider = await client('tr5', 'rider');
+    const t = Date.now() - 60_000;
+    await rider.publishAsync('fleet/tr5/loc', JSON.stringify({ lat: 52.52, lng: 13.405, ts: t + 0.4, speed: 3, extra: 'dropped by the parser' }), { qos: 1 });
+    await rider.publishAsync('fleet/tr5/loc', JSON.stringify({ lat: 48.137, lng: 11.575, ts: t + 5000 }), { qos: 1 }); // flagged: the rewritten payload carries it
+    await broker.bus.publish('fleet/tr5/loc', JSON.stringify({ lat: 1, lng: 1, ts: t + 9000 })); // not through the gate
+    await settle();
+    expect(bus.map((m) => m.handed)).toEqual([
+      { lat: 52.52, lng: 13.405, ts: t, speed: 3 },
+      { lat: 48.137, lng: 11.575, ts: t + 5000, flag: 'speed' },
+      undefined,
+    ]);
+    expect(bus[1]!.payload).toEqual(bus[1]!.handed);
     await rider.endAsync(true);
     await off();
   });

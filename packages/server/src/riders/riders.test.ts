@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import mqtt from 'mqtt';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { createLogger, parseConfigText, TokenIssuer, type OpenedDatabase } from '@infra/core';
 // the real broker provides the real in-process bus (a test-only import: server code never imports the broker)
 import { startBroker, type RunningBroker } from '@infra/broker';
@@ -154,11 +154,12 @@ describe('riders over HTTP', () => {
 });
 
 /** A RiderService of its own over a real fulfillment.db in a temp dir, fed by the real broker's bus. */
-async function standalone(yaml = fleetYaml): Promise<{ riders: RiderService; db: Kysely<any>; database: OpenedDatabase<unknown>; close(): Promise<void> }> {
+async function standalone(yaml = fleetYaml, writer: 'thread' | 'event loop' = 'thread'): Promise<{ riders: RiderService; db: Kysely<any>; database: OpenedDatabase<unknown>; close(): Promise<void> }> {
   const d = mkdtempSync(join(dir, 'svc-'));
   const { database } = await openFulfillmentDb(d);
   const config = parseConfigText(`version: 1\n${yaml}`, join(d, 'infra.yaml'), {}, []);
-  const riders = new RiderService(database.db as Kysely<any>, config.fleet, createLogger({ level: 'error' }));
+  // as the server builds it: fix batches written by a thread of their own (or, without the file, on this thread)
+  const riders = new RiderService(database.db as Kysely<any>, config.fleet, createLogger({ level: 'error' }), Date.now, writer === 'thread' ? { historyFile: database.file } : {});
   await riders.start(broker.bus);
   return { riders, db: database.db as Kysely<any>, database, close: async () => { await riders.close(); await database.close(); } };
 }
@@ -270,15 +271,15 @@ describe('RiderService', () => {
     }
   });
 
-  it('writes fixes in batches: after N fixes the rows are in SQL with far fewer transactions than fixes; close flushes the rest', async () => {
-    const s = await standalone('fleet:\n  flushBatch: 50\n  flushMs: 60000\n');
+  it.each(['thread', 'event loop'] as const)('writes fixes in batches (writer on the %s): after N fixes the rows are in SQL with far fewer transactions than fixes; close flushes the rest', async (writer) => {
+    const s = await standalone('fleet:\n  flushBatch: 50\n  flushMs: 60000\n', writer);
     try {
       // flushing an empty buffer settles, and so does the next flush (a stale writer promise once looped forever here)
       await s.riders.flush(true);
       await s.riders.flush(true);
       const dev = await device('batcher');
       const t = Date.now() - 20_000;
-      for (let i = 0; i < 120; i++) dev.publish('fleet/batcher/loc', JSON.stringify({ lat: 52.5 + i * 1e-5, lng: 13.4, ts: t + i * 100 }), { qos: 0 });
+      for (let i = 0; i < 120; i++) dev.publish('fleet/batcher/loc', JSON.stringify({ lat: 52.5 + i * 1e-5, lng: 13.4, ts: t + i * 100, ...(i === 0 ? { speed: 4.5, heading: 90, accuracy: 7 } : {}) }), { qos: 0 });
       await until('120 fixes received', () => s.riders.stats.accepted === 120);
       // 100 reached SQL in 2 full batches without waiting for the timer (60 s here); 20 wait in the buffer
       await until('two batches', () => s.riders.stats.batches === 2);
@@ -287,8 +288,64 @@ describe('RiderService', () => {
       expect(await s.riders.storedFixes('batcher')).toBe(120);
       expect(s.riders.stats.batches).toBe(3);
       expect(s.riders.stats.persisted).toBe(120);
+      // every column as published; absent optional fields are NULL
+      const rows = await s.db.selectFrom('rider_fixes').selectAll().where('rider_id', '=', 'batcher').orderBy('ts').limit(2).execute();
+      expect(rows.map((r) => ({ ...r, ts: Number(r.ts), received_at: typeof r.received_at }))).toEqual([
+        { rider_id: 'batcher', ts: t, lat: 52.5, lng: 13.4, speed: 4.5, heading: 90, accuracy: 7, flagged: 0, received_at: 'number' },
+        { rider_id: 'batcher', ts: t + 100, lat: 52.50001, lng: 13.4, speed: null, heading: null, accuracy: null, flagged: 0, received_at: 'number' },
+      ]);
       await dev.endAsync(true);
     } finally {
+      await s.close();
+    }
+  });
+
+  it.each(['thread', 'event loop'] as const)('keeps fixes whose write failed, bounded by bufferMax (the oldest given up, counted), and writes them once SQL is back (writer on the %s)', async (writer) => {
+    const s = await standalone('fleet:\n  flushBatch: 50\n  bufferMax: 100\n  flushMs: 60000\n', writer);
+    try {
+      await sql`alter table rider_fixes rename to rider_fixes_away`.execute(s.db);
+      const dev = await device('unlucky');
+      const t = Date.now() - 30_000;
+      for (let i = 0; i < 250; i++) dev.publish('fleet/unlucky/loc', JSON.stringify({ lat: 52.5 + i * 1e-5, lng: 13.4, ts: t + i * 100 }), { qos: 0 });
+      await until('250 fixes received', () => s.riders.stats.accepted === 250);
+      await s.riders.flush(true); // fails too: nothing written
+      expect(s.riders.stats.persisted).toBe(0);
+      await sql`alter table rider_fixes_away rename to rider_fixes`.execute(s.db);
+      await s.riders.flush(true);
+      expect(s.riders.stats).toMatchObject({ persisted: 100, bufferDropped: 150 });
+      const rows = await s.db.selectFrom('rider_fixes').select('ts').where('rider_id', '=', 'unlucky').orderBy('ts').execute();
+      expect(rows.map((r) => (Number(r.ts) - t) / 100)).toEqual(Array.from({ length: 100 }, (_, i) => 150 + i));
+      await dev.endAsync(true);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('never makes a transaction of this process fail while the thread writes batches (each one reads, pauses, then writes)', async () => {
+    const s = await standalone('fleet:\n  flushBatch: 200\n  flushMs: 60000\n');
+    let writing = true;
+    try {
+      let ts = Date.now() - 1_000_000;
+      const feeder = (async () => {
+        while (writing) {
+          for (let i = 0; i < 200; i++) s.riders.ingest(`fleet/snap${i}/loc`, Buffer.from(JSON.stringify({ lat: 52.5, lng: 13.4, ts: (ts += 1) })));
+          await sleep(5);
+        }
+      })();
+      const outcomes: string[] = [];
+      for (let k = 0; k < 100; k++) {
+        outcomes.push(await s.db.transaction().execute(async (trx) => {
+          await trx.selectFrom('riders').select('id').limit(1).execute();
+          await sleep(3);
+          await trx.insertInto('riders').values({ id: `snapped-${k}`, name: 'n', vehicle: 'bike', capacity: 1, load: 0, skills: '[]', home_zone: null, merchant_id: null, on_duty: 0, created_at: 0, updated_at: 0 }).execute();
+        }).then(() => 'ok', (err: { code?: string }) => err.code ?? 'error'));
+      }
+      writing = false;
+      await feeder;
+      expect(s.riders.stats.batches).toBeGreaterThan(10);
+      expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    } finally {
+      writing = false;
       await s.close();
     }
   });

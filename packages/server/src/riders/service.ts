@@ -1,5 +1,5 @@
 import { InfraError, newId, type EventBus, type InfraConfig, type Logger, type Role } from '@infra/core';
-import { JumpDetector, parseFix, riderOfFleetTopic, type FixLimits, type FixPayload, type FixRejection } from '@infra/core/topics';
+import { JumpDetector, parseFix, riderOfFleetTopic, validatedFix, type FixLimits, type FixPayload, type FixRejection } from '@infra/core/topics';
 import type { Kysely } from 'kysely';
 import { RiderIndex } from './spatial.js';
 import { riderStore, type RiderDb, type RiderRow } from './store.js';
@@ -49,6 +49,11 @@ export interface RiderActor {
 
 export type FleetSettings = InfraConfig['fleet'];
 
+export interface RiderServiceOptions {
+  /** the database file behind `db`: fix batches are then written from a thread of their own, off the event loop */
+  historyFile?: string;
+}
+
 export interface TelemetryStats extends HistoryStats {
   /** fixes seen on fleet/+/loc */
   received: number;
@@ -96,11 +101,12 @@ export class RiderService {
     private readonly settings: FleetSettings,
     private readonly log?: Logger,
     private readonly now: () => number = Date.now,
+    opts: RiderServiceOptions = {},
   ) {
     this.index = new RiderIndex(settings.h3Resolution);
     this.jumps = new JumpDetector(settings.maxSpeedKmh);
     this.limits = { maxBytes: settings.maxFixBytes, maxFutureMs: settings.maxFutureMs, maxAgeMs: settings.maxAgeMs };
-    this.history = new FixHistory(db, settings.flushBatch, settings.bufferMax, this.stats, log);
+    this.history = new FixHistory(db, settings.flushBatch, settings.bufferMax, this.stats, log, opts.historyFile);
   }
 
   /** Loads the profiles and current shifts, subscribes to fleet/+/loc on the bus (when there is one), starts the writer. */
@@ -310,22 +316,23 @@ export class RiderService {
     if (riderId === undefined) return;
     this.stats.received++;
     const now = this.now();
-    const v = parseFix(payload, now, this.limits);
-    if (!v.ok) {
-      this.stats.dropped++;
-      this.stats.droppedBy[v.reason] = (this.stats.droppedBy[v.reason] ?? 0) + 1;
-      if (now - this.lastDropLog > 10_000) {
-        this.lastDropLog = now;
-        this.log?.warn({ riderId, reason: v.reason, droppedBy: this.stats.droppedBy }, 'invalid fix dropped (logged at most every 10 s)');
+    // validated by the broker's gate in this process (the same payload Buffer), or parsed here
+    let p = validatedFix(payload);
+    if (!p) {
+      const v = parseFix(payload, now, this.limits);
+      if (!v.ok) {
+        this.stats.dropped++;
+        this.stats.droppedBy[v.reason] = (this.stats.droppedBy[v.reason] ?? 0) + 1;
+        if (now - this.lastDropLog > 10_000) {
+          this.lastDropLog = now;
+          this.log?.warn({ riderId, reason: v.reason, droppedBy: this.stats.droppedBy }, 'invalid fix dropped (logged at most every 10 s)');
+        }
+        return;
       }
-      return;
+      p = v.fix;
     }
     this.stats.accepted++;
-    const p = v.fix;
-    const fix: Fix = { riderId, lat: p.lat, lng: p.lng, ts: p.ts };
-    if (p.speed !== undefined) fix.speed = p.speed;
-    if (p.heading !== undefined) fix.heading = p.heading;
-    if (p.accuracy !== undefined) fix.accuracy = p.accuracy;
+    const fix: Fix = { riderId, lat: p.lat, lng: p.lng, ts: p.ts, speed: p.speed, heading: p.heading, accuracy: p.accuracy };
     const verdict = this.jumps.check(riderId, fix);
     if (verdict === 'flagged') {
       fix.flagged = true;
@@ -335,7 +342,7 @@ export class RiderService {
       this.positions.set(riderId, fix);
       this.index.move(riderId, fix.lat, fix.lng);
     }
-    this.history.push({ rider_id: riderId, ts: fix.ts, lat: fix.lat, lng: fix.lng, speed: fix.speed ?? null, heading: fix.heading ?? null, accuracy: fix.accuracy ?? null, flagged: fix.flagged ? 1 : 0, received_at: now });
+    this.history.push(riderId, fix.ts, fix.lat, fix.lng, fix.speed, fix.heading, fix.accuracy, fix.flagged === true, now);
     if (verdict === 'late') return;
     for (const h of this.handlers) {
       try {

@@ -13,6 +13,9 @@ export type FixRow = RiderTables['rider_fixes'];
 /** Rows per INSERT statement of a fix batch (9 parameters each, well under SQLite's 32766). */
 const FIX_ROWS_PER_INSERT = 500;
 
+/** rider_fixes' columns in the parameter order of insertFixSql (rider_id first, then the numeric ones) */
+export const FIX_COLUMNS = ['rider_id', 'ts', 'lat', 'lng', 'speed', 'heading', 'accuracy', 'flagged', 'received_at'] as const satisfies readonly (keyof FixRow)[];
+
 /** load += units only while it stays within capacity (one conditional UPDATE: safe under concurrency). */
 const reserveQuery = (db: RiderDb, id: string, units: number, now: number) =>
   db.updateTable('riders').set((eb) => ({ load: eb('load', '+', units), updated_at: now }))
@@ -67,6 +70,11 @@ export const riderStore = {
     for (let i = 0; i < rows.length; i += FIX_ROWS_PER_INSERT) {
       await db.insertInto('rider_fixes').values(rows.slice(i, i + FIX_ROWS_PER_INSERT)).onConflict((oc) => oc.columns(['rider_id', 'ts']).doNothing()).execute();
     }
+  },
+  /** The one-row insert the fix writer thread prepares once (parameters: FIX_COLUMNS in order); a repeated (rider, ts) is kept once. */
+  insertFixSql(db: RiderDb): string {
+    const row = Object.fromEntries(FIX_COLUMNS.map((c) => [c, c === 'rider_id' ? '' : 0])) as unknown as FixRow;
+    return db.insertInto('rider_fixes').values(row).onConflict((oc) => oc.columns(['rider_id', 'ts']).doNothing()).compile().sql;
   },
   /** Each rider's newest unflagged fix since `since` (to restore the live positions at start). */
   lastFixes: (db: RiderDb, since: number) =>
