@@ -219,7 +219,7 @@ describe('background checkpoints', () => {
     const file = tempDb();
     const { db } = open(file);
     await sql`CREATE TABLE blobs (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`.execute(db);
-    // ~600 KB in 150 commits: far below the writer's own threshold (4000 pages), so only the worker moves it
+    // ~600 KB in 150 commits: far below the writer's own threshold (16,000 pages), so only the worker moves it
     for (let i = 0; i < 150; i++) await sql`INSERT INTO blobs (body) VALUES (${'x'.repeat(4000)})`.execute(db);
     const deadline = Date.now() + 5000;
     while (statSync(file).size < 500_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
