@@ -214,6 +214,37 @@ describe('migrateModules', () => {
   });
 });
 
+describe('write transactions', () => {
+  it('begin IMMEDIATE: another connection cannot commit between their read and their write and make them fail', async () => {
+    const file = tempDb();
+    const { db } = open(file);
+    await sql`create table kv (k text primary key, v integer not null)`.execute(db);
+    await sql`insert into kv values ('a', 1)`.execute(db);
+    const other = new Database(file);
+    other.pragma('busy_timeout = 0');
+    const codes: (string | undefined)[] = [];
+    const readThenWrite = async (trx: Kysely<unknown>): Promise<void> => {
+      const { rows } = await sql<{ v: number }>`select v from kv where k = 'a'`.execute(trx);
+      try {
+        other.prepare(`update kv set v = v + 100 where k = 'a'`).run();
+        codes.push('committed');
+      } catch (err) {
+        codes.push((err as { code?: string }).code);
+      }
+      await sql`update kv set v = ${rows[0]!.v + 1} where k = 'a'`.execute(trx);
+    };
+    // DEFERRED would let the other connection commit here, then refuse this write with SQLITE_BUSY_SNAPSHOT
+    await db.transaction().execute(readThenWrite);
+    const trx = await db.startTransaction().execute(); // the way GroupCommit opens its groups
+    await readThenWrite(trx);
+    await trx.commit().execute();
+    other.close();
+    expect(codes).toEqual(['SQLITE_BUSY', 'SQLITE_BUSY']); // the other writer had to wait for the lock instead
+    const { rows } = await sql<{ v: number }>`select v from kv`.execute(db);
+    expect(rows[0]!.v).toBe(3);
+  });
+});
+
 describe('background checkpoints', () => {
   it('copy committed pages into the database file while it is open, without a checkpoint on the writer', async () => {
     const file = tempDb();

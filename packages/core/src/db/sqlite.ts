@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, SqliteDialect, type DatabaseConnection, type Dialect, type Driver, type Migration, type MigrationProvider } from 'kysely';
 import { checkpointInBackground } from './checkpointer.js';
 
 export type { Kysely } from 'kysely';
@@ -54,7 +54,7 @@ export function openSqlite<DB>(file: string): OpenedDatabase<DB> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   const stopCheckpoints = checkpointInBackground(file);
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<DB>({ dialect: immediateTransactions(new SqliteDialect({ database: withStatementCache(sqlite) })) });
   return {
     db,
     sqlite,
@@ -63,6 +63,28 @@ export function openSqlite<DB>(file: string): OpenedDatabase<DB> {
     close: async () => {
       await stopCheckpoints();
       await db.destroy();
+    },
+  };
+}
+
+/**
+ * Kysely's SQLite transactions begin DEFERRED: the write lock is taken at the first write. When another connection
+ * commits between a transaction's first read and its first write (a worker thread writing the same file, `infra seed`
+ * while the stack runs), SQLite cannot upgrade the stale snapshot and the transaction fails (SQLITE_BUSY_SNAPSHOT),
+ * busy timeout or not. Our transactions are writes, so they begin IMMEDIATE: the lock is taken first and another
+ * writer waits (busy_timeout) instead of an accepted request failing.
+ */
+function immediateTransactions(dialect: Dialect): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createDriver: (): Driver => {
+      const driver = dialect.createDriver();
+      driver.beginTransaction = async (connection: DatabaseConnection): Promise<void> => {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      };
+      return driver;
     },
   };
 }
