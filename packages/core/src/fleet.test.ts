@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as seeded } from './random.js';
 import { parseFix, type FixLimits } from './fleet.js';
 
 const limits: FixLimits = { maxBytes: 512, maxFutureMs: 60_000, maxAgeMs: 3_600_000 };
 const now = 1_764_000_000_000;
-
-/** mulberry32: a failing case replays from its seed */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('parseFix', () => {
   it('reads a Buffer exactly as JSON.parse reads its text (hand-picked shapes, and 20,000 generated and mutated payloads)', () => {

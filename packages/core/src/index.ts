@@ -13,3 +13,4 @@ export * from './db/group-commit.js';
 export * from './auth/tokens.js';
 export * from './ffmpeg.js';
 export * from './db/prepared.js';
+export * from './random.js';

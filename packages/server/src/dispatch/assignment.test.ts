@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as rng } from '@infra/core';
 import { minCostAssignment } from './assignment.js';
 import { LOAD_PENALTY_S, planBatch } from './batch.js';
 
@@ -23,18 +24,6 @@ function bruteForce(cost: number[][]): { count: number; total: number } {
   };
   walk(0, 0, 0);
   return best;
-}
-
-/** A small seeded generator (mulberry32) so a failure is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('minCostAssignment (Hungarian)', () => {

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as seeded } from '@infra/core';
 import { getPentagons, cellToLatLng, latLngToCell } from 'h3-js';
 import { RiderIndex } from './spatial.js';
-
-/** mulberry32: a seeded walk, so a failure replays */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('RiderIndex', () => {
   it('keeps every rider under the H3 cell of its latest position, when a move skips H3 inside the cell’s inscribed circle (walks in a city, near the pole and around a pentagon)', () => {
