@@ -233,6 +233,9 @@ describe('delivery flow', () => {
     expect((await s.call('POST', '/riders/o1/duty', o1.token, { onDuty: true })).status).toBe(200);
     const base = offset(START, 0, -3000);
     await o1.fix(base);
+    // a job names its order's own customer or none: another customer would be granted this rider's position
+    const wrong = await s.call('POST', '/dispatch/jobs', admin, { orderId: order.body.id, customer: 'mallory', pickup: offset(base, 50, 0), dropoff: offset(base, 500, 0) });
+    expect([wrong.status, wrong.body.type]).toEqual([400, 'INFRA_ERR_VALIDATION']);
     const job = await s.call('POST', '/dispatch/jobs', admin, { orderId: order.body.id, pickup: offset(base, 50, 0), dropoff: offset(base, 500, 0) });
     expect(job.body).toMatchObject({ orderId: order.body.id, customer: 'dave', status: 'assigned', riderId: 'o1' });
     const assigned = await box.next((m) => m.data.type === 'delivery.assigned');

@@ -69,6 +69,8 @@ describe('merchant-scoped dispatch staff', () => {
 
   it('creates and follows its merchant\'s jobs only; another merchant\'s jobs, decisions, offers and deliveries are 404; planning and accuracy stay staff-only', async () => {
     expect(code(await s.call('POST', '/dispatch/jobs', m1, { merchantId: 'm2', pickup: offset(BASE, 50, 0), dropoff: offset(BASE, 500, 0), customer: 'cu1' }))).toEqual([403, 'INFRA_ERR_FORBIDDEN']);
+    // orders carry no merchant: merchant staff cannot attach a job (and its events, and its rider's position) to one
+    expect(code(await s.call('POST', '/dispatch/jobs', m1, { orderId: 'ord_anyone', pickup: offset(BASE, 50, 0), dropoff: offset(BASE, 500, 0) }))).toEqual([403, 'INFRA_ERR_FORBIDDEN']);
     const own = await s.call('POST', '/dispatch/jobs', m1, { pickup: offset(BASE, 50, 0), dropoff: offset(BASE, 500, 0), customer: 'cu1' });
     expect(own.status).toBe(201);
     expect(own.body).toMatchObject({ merchantId: 'm1', status: 'assigned', riderId: 'mr1' }); // its own rider, never mr2 or the pool

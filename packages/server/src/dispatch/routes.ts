@@ -22,6 +22,11 @@ export function dispatchRoutes(service: DispatchService, riders: Pick<RiderServi
       if (me.role === 'merchant' && req.body.merchantId !== undefined && req.body.merchantId !== me.merchant) {
         throw new InfraError('INFRA_ERR_FORBIDDEN', `merchant staff of ${me.merchant} may not create jobs for ${req.body.merchantId}`, { details: [{ path: 'body.merchantId', message: 'not your merchant' }] });
       }
+      // orders carry no merchant, so merchant staff cannot show an order is theirs: their jobs stand alone (the
+      // customer follows orders/{jobId}); attaching a job to an order, and its events to orders/{orderId}, takes a backend
+      if (me.role === 'merchant' && req.body.orderId !== undefined) {
+        throw new InfraError('INFRA_ERR_FORBIDDEN', 'merchant staff post stand-alone jobs; attaching a job to an order takes a service or admin token', { details: [{ path: 'body.orderId', message: 'not for merchant staff' }] });
+      }
       const body = me.role === 'merchant' ? { ...req.body, merchantId: me.merchant! } : req.body;
       return reply.code(201).send(await service.createJob(body, { id: me.sub }));
     });

@@ -91,15 +91,24 @@ export class DispatchService {
     return z ? { zone: z.id, strategy: z.strategy } : { zone: 'default', strategy: this.settings.strategy };
   }
 
-  /** A job enters the pool; nearest and grab zones act at once, batch zones at their next round. */
-  async createJob(body: CreateJobBody, actor: { id: string }): Promise<JobView> {
+  /**
+   * A job enters the pool; nearest and grab zones act at once, batch zones at their next round. A job naming an order
+   * takes that order's customer (another named customer is refused); `orderChecked`: the pair was checked when the job
+   * being dispatched again was created (a stand-alone job's order id is its own job id, not an order).
+   */
+  async createJob(body: CreateJobBody, actor: { id: string }, opts: { orderChecked?: boolean } = {}): Promise<JobView> {
     const { zone, strategy } = this.zoneOf(body);
     const now = this.now();
     const id = newId('job', now);
     let customer = body.customer ?? null;
-    if (body.orderId && !customer) {
-      customer = (await this.customerOfOrder(body.orderId)) ?? null;
-      if (!customer) throw new InfraError('INFRA_ERR_NOT_FOUND', `order ${body.orderId} not found`);
+    if (body.orderId && !opts.orderChecked) {
+      // the order's own customer: the delivery's events go to orders/{orderId} and its rider's position to that customer
+      const ofOrder = await this.customerOfOrder(body.orderId);
+      if (!ofOrder) throw new InfraError('INFRA_ERR_NOT_FOUND', `order ${body.orderId} not found`);
+      if (customer !== null && customer !== ofOrder) {
+        throw new InfraError('INFRA_ERR_VALIDATION', `customer ${customer} is not the customer of order ${body.orderId}`, { details: [{ path: 'body.customer', message: 'not the order\'s customer' }] });
+      }
+      customer = ofOrder;
     }
     const row: JobRow = {
       id, order_id: body.orderId ?? id, customer_id: customer, merchant_id: body.merchantId ?? null, zone, strategy,
@@ -126,7 +135,7 @@ export class DispatchService {
     return this.createJob({
       orderId: j.order_id, ...(j.customer_id ? { customer: j.customer_id } : {}), ...(j.merchant_id ? { merchantId: j.merchant_id } : {}), ...(j.zone !== 'default' ? { zone: j.zone } : {}),
       pickup: { lat: j.pickup_lat, lng: j.pickup_lng }, dropoff: { lat: j.dropoff_lat, lng: j.dropoff_lng }, units: j.units, skills: JSON.parse(j.skills) as string[], proof: j.proof as JobView['proof'],
-    }, actor);
+    }, actor, { orderChecked: true });
   }
 
   async getJob(id: string, db: AnyDb = this.db): Promise<JobView> {
