@@ -12,7 +12,7 @@ export class OutboxRelay {
   private again = false;
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
-  /** rows above the cursor already published (a batch in which another entity failed): not sent twice by this process */
+  /** rows above the cursor already published (in a batch where another entity's publish failed): not sent twice by this process */
   private readonly sentAhead = new Set<number>();
 
   constructor(
@@ -56,27 +56,31 @@ export class OutboxRelay {
           if (chain) chain.push(r);
           else chains.set(r.entity, [r]);
         }
-        const failedAt: number[] = [];
-        const results = await Promise.allSettled([...chains.values()].map(async (chain) => {
+        let failure: { id: number; err: unknown } | undefined; // the earliest row whose publish failed
+        const sent: number[] = [];
+        await Promise.all([...chains.values()].map(async (chain) => {
           for (const r of chain) {
             if (this.sentAhead.has(r.id)) continue;
             try {
               await bus.publish(r.topic, r.payload, { qos: 1 });
-              this.sentAhead.add(r.id);
+              sent.push(r.id);
             } catch (err) {
-              failedAt.push(r.id); // this entity's later rows wait behind it
-              throw err;
+              if (!failure || r.id < failure.id) failure = { id: r.id, err };
+              return; // this entity's later rows wait behind it
             }
           }
         }));
-        const to = failedAt.length ? Math.min(...failedAt) - 1 : rows[rows.length - 1]!.id;
+        const to = failure ? failure.id - 1 : rows[rows.length - 1]!.id;
         if (to > cursor) {
           await (this.writes ? this.writes.run((trx) => outboxStore.advance(trx as OutboxDb, to)) : outboxStore.advance(this.db, to));
           cursor = to;
         }
-        for (const id of this.sentAhead) if (id <= cursor) this.sentAhead.delete(id);
-        const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-        if (failed) throw failed.reason;
+        if (this.sentAhead.size) for (const id of this.sentAhead) if (id <= cursor) this.sentAhead.delete(id);
+        if (failure) {
+          // what went out beyond the cursor is remembered, so the retry does not send it twice
+          for (const id of sent) if (id > cursor) this.sentAhead.add(id);
+          throw failure.err;
+        }
       }
     } catch (err) {
       if (this.closed) return;
