@@ -1,5 +1,6 @@
 import type { BodyCipher } from './cipher.js';
 import type { Kysely, Transaction } from 'kysely';
+import { Prepared } from '@infra/core';
 import type { ConversationKind, MemberRole } from '@infra/core/topics';
 
 export interface ConversationRow {
@@ -53,28 +54,26 @@ const MESSAGE_COLUMNS = ['conv_id', 'seq', 'sender_id', 'client_msg_id', 'type',
 /** What a sealed body is bound to (a body copied onto another row does not decrypt). */
 const contextOf = (r: { conv_id: string; sender_id: string; client_msg_id: string }): string => `${r.conv_id}\n${r.sender_id}\n${r.client_msg_id}`;
 
-interface HotStatements {
-  claimSeqs: string;
-  releaseSeqs: string;
-  insertMessage: string;
-  messageByClientId: string;
-}
-let hotStatements: HotStatements | undefined;
+type ClientIdKey = Pick<MessageRow, 'conv_id' | 'sender_id' | 'client_msg_id'>;
 
-/** Compiles the hot statements with marker values and checks the parameters come out in the order we bind them. */
-function compileHot(db: Kysely<ImTables>): HotStatements {
-  const expectOrder = (q: { sql: string; parameters: readonly unknown[] }, order: unknown[]): string => {
-    if (q.parameters.length !== order.length || q.parameters.some((p, i) => p !== order[i])) throw new Error(`unexpected parameter order in ${q.sql}`);
-    return q.sql;
-  };
-  const marker = Object.fromEntries(MESSAGE_COLUMNS.map((c, i) => [c, `:${i}`])) as unknown as Omit<MessageRow, 'id'>;
-  return {
-    claimSeqs: expectOrder(db.updateTable('im_conversations').set((eb) => ({ last_seq: eb('last_seq', '+', ':n' as unknown as number) })).where('id', '=', ':id').returning('last_seq').compile(), [':n', ':id']),
-    releaseSeqs: expectOrder(db.updateTable('im_conversations').set({ last_seq: ':used' as unknown as number }).where('id', '=', ':id').where('last_seq', '=', ':last' as unknown as number).compile(), [':used', ':id', ':last']),
-    // a resend (same conversation, sender and client id) hits the dedup index and inserts nothing
-    insertMessage: expectOrder(db.insertInto('im_messages').values(marker).onConflict((oc) => oc.columns(['conv_id', 'sender_id', 'client_msg_id']).doNothing()).returning('id').compile(), MESSAGE_COLUMNS.map((_c, i) => `:${i}`)),
-    messageByClientId: expectOrder(db.selectFrom('im_messages').selectAll().where('conv_id', '=', ':a').where('sender_id', '=', ':b').where('client_msg_id', '=', ':c').compile(), [':a', ':b', ':c']),
-  };
+/** The statements every im/send runs, written once with Kysely (the dialect's own SQL, so it stays portable). */
+const hot = {
+  claimSeqs: new Prepared<ImTables, { n: number; id: string }>((db, p) =>
+    db.updateTable('im_conversations').set((eb) => ({ last_seq: eb('last_seq', '+', p('n')) })).where('id', '=', p('id')).returning('last_seq')),
+  releaseSeqs: new Prepared<ImTables, { used: number; id: string; last: number }>((db, p) =>
+    db.updateTable('im_conversations').set({ last_seq: p('used') }).where('id', '=', p('id')).where('last_seq', '=', p('last'))),
+  // a resend (same conversation, sender and client id) hits the dedup index and inserts nothing
+  insertMessage: new Prepared<ImTables, Omit<MessageRow, 'id'>>((db, p) =>
+    db.insertInto('im_messages').values(p.row(MESSAGE_COLUMNS)).onConflict((oc) => oc.columns(['conv_id', 'sender_id', 'client_msg_id']).doNothing()).returning('id')),
+  messageByClientId: new Prepared<ImTables, ClientIdKey>((db, p) =>
+    db.selectFrom('im_messages').selectAll().where('conv_id', '=', p('conv_id')).where('sender_id', '=', p('sender_id')).where('client_msg_id', '=', p('client_msg_id'))),
+};
+
+/** A hot statement's SQL, checked to bind its values in the order the store passes them. */
+function inOrder<P extends object>(q: Prepared<ImTables, P>, db: Kysely<ImTables>, order: readonly (keyof P & string)[]): string {
+  const { sql, names } = q.positional(db);
+  if (names.join() !== order.join()) throw new Error(`unexpected parameter order in ${sql}`);
+  return sql;
 }
 
 /** The SQLite handle under the store's Kysely (`OpenedDatabase.sqlite`): only what the send statements use. */
@@ -97,11 +96,11 @@ class SendStatements {
   readonly insertMessage: SqliteStatement;
   readonly messageByClientId: SqliteStatement;
 
-  constructor(sqlite: SqliteHandle, hot: HotStatements) {
-    this.claimSeqs = sqlite.prepare(hot.claimSeqs);
-    this.releaseSeqs = sqlite.prepare(hot.releaseSeqs);
-    this.insertMessage = sqlite.prepare(hot.insertMessage);
-    this.messageByClientId = sqlite.prepare(hot.messageByClientId);
+  constructor(sqlite: SqliteHandle, db: Kysely<ImTables>) {
+    this.claimSeqs = sqlite.prepare(inOrder(hot.claimSeqs, db, ['n', 'id']));
+    this.releaseSeqs = sqlite.prepare(inOrder(hot.releaseSeqs, db, ['used', 'id', 'last']));
+    this.insertMessage = sqlite.prepare(inOrder(hot.insertMessage, db, MESSAGE_COLUMNS));
+    this.messageByClientId = sqlite.prepare(inOrder(hot.messageByClientId, db, ['conv_id', 'sender_id', 'client_msg_id']));
   }
 }
 
@@ -125,7 +124,7 @@ export class ImStore {
 
   /** the send statements, prepared on first use and shared with every transaction's store */
   private get send(): SendStatements {
-    return (this.statements ??= new SendStatements(this.sqlite, this.hot));
+    return (this.statements ??= new SendStatements(this.sqlite, this.db));
   }
 
   /** the send statements, only while this store's transaction holds the connection (they bypass Kysely's lock) */
@@ -237,14 +236,6 @@ export class ImStore {
   async unread(convId: string, userId: string, afterSeq: number): Promise<number> {
     const r = await this.q.selectFrom('im_messages').select((eb) => eb.fn.countAll<number>().as('n')).where('conv_id', '=', convId).where('seq', '>', afterSeq).where('sender_id', '!=', userId).executeTakeFirstOrThrow();
     return Number(r.n);
-  }
-
-  /**
-   * The SQL of the statements every im/send runs, built by Kysely once (the dialect's own SQL, so it stays portable)
-   * and prepared on the SQLite handle (SendStatements): building the query each time cost more than SQLite running it.
-   */
-  private get hot(): HotStatements {
-    return (hotStatements ??= compileHot(this.db));
   }
 
   /** Claims the next `n` seqs of a conversation (inside the messages' transaction); returns the last one claimed, undefined when there is no such conversation. */

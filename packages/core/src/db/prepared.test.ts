@@ -50,6 +50,16 @@ describe('Prepared', () => {
     expect(left).toEqual([{ id: 'a', qty: 2 }, { id: 'b', qty: 2 }, { id: 'c', qty: 9 }]);
   });
 
+  it('gives its SQL and the names its parameters bind, in order, for binding on the raw handle; a constant is refused there', async () => {
+    const db = await fresh();
+    const { sql: text, names } = insert.positional(db);
+    expect(names).toEqual(['id', 'qty', 'note', 'kind']);
+    expect(text).toMatch(/^insert into "items"/);
+    const byIdQty = new Prepared<Tables, { id: string; qty: number }>((d, p) => d.updateTable('items').set({ qty: p('qty') }).where('id', '=', p('id')));
+    expect(byIdQty.positional(db).names).toEqual(['qty', 'id']);
+    expect(() => take.positional(db)).toThrow(/binds a constant/); // its 'std'
+  });
+
   it('refuses, on first use, a query that drops a named value', async () => {
     const db = await fresh();
     const lossy = new Prepared<Tables, { id: string; kind: string }>((d, p) => {

@@ -26,6 +26,26 @@ export class Prepared<DB, P extends object, R = unknown> {
   constructor(private readonly build: (db: Kysely<DB>, p: Params<P>) => Compilable<R>) {}
 
   async execute(db: Kysely<DB>, params: P): Promise<QueryResult<R>> {
+    const c = this.compiledFor(db);
+    const values = params as Record<string, unknown>;
+    const parameters = c.slots.map((s) => ('name' in s ? values[s.name] : s.value));
+    return await db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters) as CompiledQuery<R>);
+  }
+
+  /**
+   * The SQL for `db`'s dialect and the name each of its parameters binds, in order: for code that prepares the
+   * statement on the raw SQLite handle and binds positionally itself. Every parameter must be named here.
+   */
+  positional(db: Kysely<DB>): { sql: string; names: (keyof P & string)[] } {
+    const c = this.compiledFor(db);
+    const names = c.slots.map((s) => {
+      if (!('name' in s)) throw new Error(`prepared query binds a constant, not a named value: ${c.sql}`);
+      return s.name as keyof P & string;
+    });
+    return { sql: c.sql, names };
+  }
+
+  private compiledFor(db: Kysely<DB>): Compiled {
     // the adapter is the dialect: a transaction shares its database's, so one compile serves both
     const dialect = db.getExecutor().adapter;
     let c = this.compiled.get(dialect);
@@ -33,9 +53,7 @@ export class Prepared<DB, P extends object, R = unknown> {
       c = this.compile(db);
       this.compiled.set(dialect, c);
     }
-    const values = params as Record<string, unknown>;
-    const parameters = c.slots.map((s) => ('name' in s ? values[s.name] : s.value));
-    return await db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters) as CompiledQuery<R>);
+    return c;
   }
 
   private compile(db: Kysely<DB>): Compiled {
