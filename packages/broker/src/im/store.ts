@@ -69,13 +69,6 @@ const hot = {
     db.selectFrom('im_messages').selectAll().where('conv_id', '=', p('conv_id')).where('sender_id', '=', p('sender_id')).where('client_msg_id', '=', p('client_msg_id'))),
 };
 
-/** A hot statement's SQL, checked to bind its values in the order the store passes them. */
-function inOrder<P extends object>(q: Prepared<ImTables, P>, db: Kysely<ImTables>, order: readonly (keyof P & string)[]): string {
-  const { sql, names } = q.positional(db);
-  if (names.join() !== order.join()) throw new Error(`unexpected parameter order in ${sql}`);
-  return sql;
-}
-
 /** The SQLite handle under the store's Kysely (`OpenedDatabase.sqlite`): only what the send statements use. */
 export interface SqliteHandle {
   prepare(sql: string): SqliteStatement;
@@ -97,10 +90,11 @@ class SendStatements {
   readonly messageByClientId: SqliteStatement;
 
   constructor(sqlite: SqliteHandle, db: Kysely<ImTables>) {
-    this.claimSeqs = sqlite.prepare(inOrder(hot.claimSeqs, db, ['n', 'id']));
-    this.releaseSeqs = sqlite.prepare(inOrder(hot.releaseSeqs, db, ['used', 'id', 'last']));
-    this.insertMessage = sqlite.prepare(inOrder(hot.insertMessage, db, MESSAGE_COLUMNS));
-    this.messageByClientId = sqlite.prepare(inOrder(hot.messageByClientId, db, ['conv_id', 'sender_id', 'client_msg_id']));
+    // each checked to bind in the order the store passes its values
+    this.claimSeqs = sqlite.prepare(hot.claimSeqs.positional(db, ['n', 'id']));
+    this.releaseSeqs = sqlite.prepare(hot.releaseSeqs.positional(db, ['used', 'id', 'last']));
+    this.insertMessage = sqlite.prepare(hot.insertMessage.positional(db, MESSAGE_COLUMNS));
+    this.messageByClientId = sqlite.prepare(hot.messageByClientId.positional(db, ['conv_id', 'sender_id', 'client_msg_id']));
   }
 }
 

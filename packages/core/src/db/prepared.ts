@@ -33,16 +33,14 @@ export class Prepared<DB, P extends object, R = unknown> {
   }
 
   /**
-   * The SQL for `db`'s dialect and the name each of its parameters binds, in order: for code that prepares the
-   * statement on the raw SQLite handle and binds positionally itself. Every parameter must be named here.
+   * The SQL for `db`'s dialect, for code that prepares the statement on a raw SQLite handle and binds positionally
+   * itself: checked to bind exactly the named values `order`, in that order (a constant in the query is refused).
    */
-  positional(db: Kysely<DB>): { sql: string; names: (keyof P & string)[] } {
+  positional(db: Kysely<DB>, order: readonly (keyof P & string)[]): string {
     const c = this.compiledFor(db);
-    const names = c.slots.map((s) => {
-      if (!('name' in s)) throw new Error(`prepared query binds a constant, not a named value: ${c.sql}`);
-      return s.name as keyof P & string;
-    });
-    return { sql: c.sql, names };
+    const names = c.slots.map((s) => ('name' in s ? s.name : '(a constant)'));
+    if (names.join() !== order.join()) throw new Error(`prepared query binds ${names.join(', ')}, not ${order.join(', ')}: ${c.sql}`);
+    return c.sql;
   }
 
   private compiledFor(db: Kysely<DB>): Compiled {

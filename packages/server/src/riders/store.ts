@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { Prepared } from '@infra/core';
 
 export interface RiderTables {
   riders: { id: string; name: string; vehicle: string; capacity: number; load: number; skills: string; home_zone: string | null; merchant_id: string | null; on_duty: number; created_at: number; updated_at: number };
@@ -15,6 +16,10 @@ const FIX_ROWS_PER_INSERT = 500;
 
 /** rider_fixes' columns in the parameter order of insertFixSql (rider_id first, then the numeric ones) */
 export const FIX_COLUMNS = ['rider_id', 'ts', 'lat', 'lng', 'speed', 'heading', 'accuracy', 'flagged', 'received_at'] as const satisfies readonly (keyof FixRow)[];
+
+/** one fix; a repeated (rider, ts) is kept once */
+const insertFix = new Prepared<RiderTables, FixRow>((db, p) =>
+  db.insertInto('rider_fixes').values(p.row(FIX_COLUMNS)).onConflict((oc) => oc.columns(['rider_id', 'ts']).doNothing()));
 
 /** load += units only while it stays within capacity (one conditional UPDATE: safe under concurrency). */
 const reserveQuery = (db: RiderDb, id: string, units: number, now: number) =>
@@ -73,8 +78,7 @@ export const riderStore = {
   },
   /** The one-row insert the fix writer thread prepares once (parameters: FIX_COLUMNS in order); a repeated (rider, ts) is kept once. */
   insertFixSql(db: RiderDb): string {
-    const row = Object.fromEntries(FIX_COLUMNS.map((c) => [c, c === 'rider_id' ? '' : 0])) as unknown as FixRow;
-    return db.insertInto('rider_fixes').values(row).onConflict((oc) => oc.columns(['rider_id', 'ts']).doNothing()).compile().sql;
+    return insertFix.positional(db, FIX_COLUMNS);
   },
   /** Each rider's newest unflagged fix since `since` (to restore the live positions at start). */
   lastFixes: (db: RiderDb, since: number) =>
