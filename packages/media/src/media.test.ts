@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { createLogger, parseConfigText, topics, type EventBus } from '@infra/core';
 import { startMedia, type RunningMedia } from './ingest/service.js';
@@ -230,6 +230,55 @@ describe('streams and keys', () => {
     expect(runningFfmpegCount()).toBe(0);
   });
 });
+
+describe('RTMP ingest socket', () => {
+  /**
+   * An RTMP server answers `connect` with several small messages written one after another (window size, peer
+   * bandwidth, chunk size, _result). Under Nagle's algorithm only the first leaves at once: the rest wait for the
+   * client's ACK, which Linux delays by 40 ms when the client has nothing to send. Every publish's start (and so the
+   * first keyframe viewers see) paid that. Measured at the client, between the first reply byte and the _result.
+   */
+  it('answers connect without waiting for the client to acknowledge each message (no Nagle stall)', async () => {
+    const port = media.endpoints.find((e) => e.name === 'rtmp')!.port;
+    const sock = netConnect(port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    let buf = Buffer.alloc(0);
+    let handshaken = false;
+    let firstReplyAt: number | undefined;
+    const result = new Promise<number>((resolve, reject) => {
+      sock.on('error', reject);
+      sock.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (!handshaken) {
+          if (buf.length < 1 + 1536 + 1536) return;
+          handshaken = true;
+          const s1 = buf.subarray(1, 1537);
+          buf = buf.subarray(1 + 1536 + 1536);
+          sock.write(s1); // C2 echoes S1
+          sock.write(connectCommand(`rtmp://127.0.0.1:${port}/live`));
+          if (buf.length === 0) return;
+        }
+        firstReplyAt ??= performance.now();
+        if (buf.includes('_result')) resolve(performance.now());
+      });
+    });
+    sock.write(Buffer.concat([Buffer.from([3]), Buffer.alloc(1536, 7)])); // C0 (version 3) + C1
+    const resultAt = await result;
+    sock.destroy();
+    expect(resultAt - firstReplyAt!).toBeLessThan(25); // 40 ms or more with Nagle on the server's socket
+  });
+});
+
+/** An RTMP `connect` command (AMF0, chunk stream 3, one chunk: it stays under the default 128-byte chunk size). */
+function connectCommand(tcUrl: string): Buffer {
+  const str = (v: string): Buffer => Buffer.concat([Buffer.from([0x02, v.length >> 8, v.length & 0xff]), Buffer.from(v)]);
+  const key = (k: string): Buffer => Buffer.concat([Buffer.from([k.length >> 8, k.length & 0xff]), Buffer.from(k)]);
+  const num = Buffer.alloc(9);
+  num.writeDoubleBE(1, 1); // transaction id 1 (marker 0x00 = number)
+  const body = Buffer.concat([str('connect'), num, Buffer.from([0x03]), key('app'), str('live'), key('tcUrl'), str(tcUrl), Buffer.from([0, 0, 0x09])]);
+  const header = Buffer.from([0x03, 0, 0, 0, body.length >> 16, (body.length >> 8) & 0xff, body.length & 0xff, 0x14, 0, 0, 0, 0]);
+  return Buffer.concat([header, body]);
+}
 
 describe('recovery', () => {
   it('turns a recording left by a crashed run into a VOD asset at start', async () => {

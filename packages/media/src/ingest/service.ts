@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { FastifyPluginAsync } from 'fastify';
 import { listenOn, parseDuration, urlHost, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
 import { loadNms, type NmsSession } from './nms.js';
@@ -79,6 +80,10 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
   context.eventEmitter.on('prePlay', onPrePlay);
 
   const rtmpServer = nms.rtmpServer.tcpServer;
+  // RTMP's handshake and connect/publish are request-response exchanges of small messages, several per turn (window
+  // size, peer bandwidth, chunk size, _result). With Nagle's algorithm on, each message after the first waits for the
+  // pusher's delayed ACK (40 ms on Linux): the first keyframe reached players ~45 ms later (scripts/bench-media.mjs).
+  rtmpServer.prependListener('connection', (socket: Socket) => socket.setNoDelay(true));
   const flvServer = nms.httpServer.httpServer;
   // NMS's own listen-error handler exits the process; keep ws's re-emitter, drop NMS's, and let listenOn report.
   const [nmsHandler] = flvServer.listeners('error');
