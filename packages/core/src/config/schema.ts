@@ -146,6 +146,7 @@ export const ConfigSchema = Type.Object(
         flushMs: Type.Integer({ minimum: 10, default: 1000, description: 'Fixes are written to SQL in one transaction per batch, at least this often.' }),
         flushBatch: Type.Integer({ minimum: 1, default: 2000, description: 'A batch is written as soon as it holds this many fixes.' }),
         bufferMax: Type.Integer({ minimum: 100, default: 100000, description: 'Most fixes waiting to be written; beyond it the oldest waiting are dropped from SQL history (counted), never from the live position.' }),
+        historyRetention: Type.String({ pattern: '^([1-9][0-9]*[smhd])?$', default: '30d', description: 'Delete GPS fixes (rider_fixes) older than this, at start and hourly, rider by rider in small batches; never one younger than fleet.maxAgeMs (the last positions restored at start). Empty = keep every fix.' }),
         h3Resolution: Type.Integer({ minimum: 5, maximum: 11, default: 8, description: 'H3 resolution of the in-memory rider index (8: cells of about 0.5 km edge).' }),
       },
       { additionalProperties: false, default: {}, description: 'Riders’ live location (fleet/{riderId}/loc): validation, history writes, nearest search.' },

@@ -350,6 +350,45 @@ describe('RiderService', () => {
     }
   });
 
+  it('fleet.historyRetention deletes fixes older than it, rider by rider in batches, never younger than fleet.maxAgeMs; empty keeps every fix', async () => {
+    const d = mkdtempSync(join(dir, 'retention-'));
+    const { database } = await openFulfillmentDb(d);
+    const db = database.db as unknown as RiderDb;
+    const now = Date.now();
+    const day = 86_400_000;
+    for (const id of ['old', 'mixed', 'young']) await riderStore.insert(db, { id, name: id, vehicle: 'bike', capacity: 5, load: 0, skills: '[]', home_zone: null, merchant_id: null, on_duty: 0, created_at: now, updated_at: now });
+    const fixes = (riderId: string, from: number, n: number, step: number) => Array.from({ length: n }, (_, i) => ({ rider_id: riderId, ts: from + i * step, lat: 52.5, lng: 13.4, speed: null, heading: null, accuracy: null, flagged: 0, received_at: from + i * step }));
+    await riderStore.insertFixes(db, fixes('old', now - 10 * day, 1200, 1000)); // all ten days old
+    await riderStore.insertFixes(db, [...fixes('mixed', now - 3 * day, 300, 1000), ...fixes('mixed', now - 30 * 60_000, 40, 1000)]); // 3 days old, then 30 min old
+    await riderStore.insertFixes(db, fixes('young', now - 50 * 60_000, 30, 1000)); // 50 min old: younger than maxAgeMs (1 h)
+    const start = async (yaml: string): Promise<RiderService> => {
+      const config = parseConfigText(`version: 1\n${yaml}`, join(d, 'infra.yaml'), {}, []);
+      const riders = new RiderService(database.db as Kysely<any>, config.fleet, createLogger({ level: 'error' }));
+      await riders.start();
+      return riders;
+    };
+    try {
+      // keep everything: no sweep
+      const keep = await start("fleet:\n  historyRetention: ''\n");
+      expect(await keep.pruneHistory()).toBe(0);
+      await keep.close();
+      expect(await riderStore.countFixes(db)).toBe(1570);
+      // 10 minutes asked, but fleet.maxAgeMs (1 h) is the floor: the 30 and 50 minute old fixes stay
+      const riders = await start('fleet:\n  historyRetention: 10m\n');
+      await riders.pruneHistory(); // the sweep start() began
+      expect(await riderStore.countFixes(db, 'old')).toBe(0);
+      expect(await riderStore.countFixes(db, 'mixed')).toBe(40);
+      expect(await riderStore.countFixes(db, 'young')).toBe(30);
+      // a long history goes in batches (500, 500, 200 here), oldest first, and the count comes back
+      await riderStore.insertFixes(db, fixes('old', now - 5 * day, 1200, 1000));
+      expect(await riders.pruneHistory(500)).toBe(1200);
+      expect(await riderStore.countFixes(db)).toBe(70);
+      await riders.close();
+    } finally {
+      await database.close();
+    }
+  });
+
   it('geofences raise enter and exit for circles and polygons (per rider or for everyone)', async () => {
     const s = await standalone();
     const fences = new Geofences(s.riders);

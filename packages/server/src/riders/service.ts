@@ -1,4 +1,4 @@
-import { InfraError, newId, type EventBus, type InfraConfig, type Logger, type Role } from '@infra/core';
+import { InfraError, newId, parseDuration, type EventBus, type InfraConfig, type Logger, type Role } from '@infra/core';
 import { JumpDetector, parseFix, riderOfFleetTopic, validatedFix, type FixLimits, type FixPayload, type FixRejection } from '@infra/core/topics';
 import type { Kysely } from 'kysely';
 import { RiderIndex } from './spatial.js';
@@ -91,6 +91,8 @@ export class RiderService {
   private readonly limits: FixLimits;
   private readonly history: FixHistory;
   private timer: NodeJS.Timeout | undefined;
+  private retention: NodeJS.Timeout | undefined;
+  private pruning: Promise<number> | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
   private lastDropLog = 0;
   private closed = false;
@@ -128,6 +130,12 @@ export class RiderService {
     }
     this.timer = setInterval(() => void this.flush(true), this.settings.flushMs);
     this.timer.unref();
+    if (this.settings.historyRetention) {
+      const sweep = (): void => void this.pruneHistory().catch((err: Error) => this.log?.error({ err: err.message }, 'fix history retention sweep failed'));
+      sweep();
+      this.retention = setInterval(sweep, 3_600_000);
+      this.retention.unref();
+    }
     if (bus) this.unsubscribe = await bus.subscribe('fleet/+/loc', (m) => this.ingest(m.topic, m.payload));
   }
 
@@ -136,6 +144,8 @@ export class RiderService {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.retention);
+    await this.pruning?.catch(() => undefined);
     await this.unsubscribe?.().catch(() => undefined);
     await this.history.close();
   }
@@ -357,6 +367,33 @@ export class RiderService {
   async flush(all: boolean): Promise<void> {
     await this.history.flush(all);
     await this.resyncLoads().catch((err: Error) => this.log?.error({ err: err.message }, 'rider load resync failed'));
+  }
+
+  /**
+   * fleet.historyRetention: deletes fixes older than it (never one younger than fleet.maxAgeMs), rider by rider, in
+   * batches of `batch` rows, one statement each and a turn of the event loop between them, so a first sweep over a
+   * long history does not hold the loop. Returns how many went; runs at start and hourly.
+   */
+  pruneHistory(batch = 5000): Promise<number> {
+    if (!this.settings.historyRetention) return Promise.resolve(0);
+    this.pruning ??= (async () => {
+      const before = this.now() - Math.max(parseDuration(this.settings.historyRetention) * 1000, this.settings.maxAgeMs);
+      let removed = 0;
+      for (const riderId of [...this.riders.keys()]) {
+        for (;;) {
+          if (this.closed) return removed;
+          const n = await riderStore.deleteFixesBefore(r(this.db), riderId, before, batch);
+          removed += n;
+          if (n < batch) break;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      if (removed > 0) this.log?.info({ removed, before: new Date(before).toISOString() }, 'fix history retention: old fixes deleted');
+      return removed;
+    })().finally(() => {
+      this.pruning = undefined;
+    });
+    return this.pruning;
   }
 
   /** Rows in rider_fixes (for a rider, or all). */

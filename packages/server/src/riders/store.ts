@@ -85,6 +85,16 @@ export const riderStore = {
     db.selectFrom('rider_fixes as f').selectAll('f').where('f.flagged', '=', 0).where('f.ts', '>', since)
       .where('f.ts', '=', (eb) => eb.selectFrom('rider_fixes as g').select((e) => e.fn.max('g.ts').as('m')).whereRef('g.rider_id', '=', 'f.rider_id').where('g.flagged', '=', 0))
       .execute(),
+  /**
+   * Deletes up to `limit` of a rider's fixes older than `before`, oldest first (a range of the (rider_id, ts) key);
+   * returns how many went.
+   */
+  async deleteFixesBefore(db: RiderDb, riderId: string, before: number, limit: number): Promise<number> {
+    const last = await db.selectFrom('rider_fixes').select('ts').where('rider_id', '=', riderId).where('ts', '<', before).orderBy('ts').limit(1).offset(limit - 1).executeTakeFirst();
+    const upTo = last ? Number(last.ts) : before - 1;
+    const r = await db.deleteFrom('rider_fixes').where('rider_id', '=', riderId).where('ts', '<=', upTo).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  },
   countFixes: (db: RiderDb, riderId?: string) => {
     let q = db.selectFrom('rider_fixes').select((eb) => eb.fn.countAll<number>().as('n'));
     if (riderId) q = q.where('rider_id', '=', riderId);
