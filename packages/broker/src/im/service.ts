@@ -256,7 +256,6 @@ export class ImService {
     await this.changingMembers(convId, () => this.store.setMuted(convId, userId, muted));
   }
 
-  /** Read receipt: moves the user's read mark forward and tells the other members (not in channels). */
   /**
    * Delivery receipt: one of the caller's devices received everything up to `seq`. The mark only moves forward (any
    * device counts for the user); the other members get a `delivered` event when it moved. Channels keep no receipts
@@ -274,6 +273,7 @@ export class ImService {
     return { deliveredSeq: Math.max(now?.delivered_seq ?? target, now?.read_seq ?? 0) };
   }
 
+  /** Read receipt: moves the user's read mark forward and tells the other members (not in channels). */
   async markRead(caller: TokenClaims, convId: string, seq: number): Promise<{ readSeq: number; unread: number }> {
     const { conv, member } = await this.access(caller, convId);
     if (!member) throw new InfraError('INFRA_ERR_IM_NOT_MEMBER', `${caller.sub} is not a member of ${convId}`);

@@ -193,13 +193,13 @@ export class ImStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  /** Moves the read mark forward only (a late, smaller receipt changes nothing). */
   /** Moves the delivery mark forward only (a late or repeated receipt changes nothing); true when it moved. */
   async advanceDelivered(convId: string, userId: string, seq: number): Promise<boolean> {
     const r = await this.q.updateTable('im_members').set({ delivered_seq: seq }).where('conv_id', '=', convId).where('user_id', '=', userId).where('delivered_seq', '<', seq).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /** Moves the read mark forward only (a late, smaller receipt changes nothing); true when it moved. */
   async advanceRead(convId: string, userId: string, seq: number): Promise<boolean> {
     const r = await this.q.updateTable('im_members').set({ read_seq: seq }).where('conv_id', '=', convId).where('user_id', '=', userId).where('read_seq', '<', seq).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
