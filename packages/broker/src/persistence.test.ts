@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openBrokerPersistence } from './persistence.js';
 import { inbox, sleep, startTestStack, type TestStack } from '../test/stack.js';
 
 let stack: TestStack | undefined;
@@ -40,5 +42,23 @@ describe('durable broker state (aedes-persistence-level under data.dir/broker)',
     await service.subscribeAsync('presence/ghost', { qos: 1 });
     expect((await retained.next((e) => e.topic === 'presence/ghost')).data).toEqual({ userId: 'ghost', status: 'offline', devices: [], lastSeen: '2026-01-01T00:00:00.000Z' });
     await service.endAsync();
+  });
+
+  it('looks up no subscribers and so queues nothing for the topics the broker consumes; other topics as before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infra-broker-persistence-'));
+    const durable = await openBrokerPersistence(dir, ['im/send', 'im/sync']);
+    try {
+      type Sub = { clientId: string; topic: string };
+      const p = durable.persistence as { addSubscriptions(client: { id: string }, subs: { topic: string; qos: number }[]): Promise<void>; subscriptionsByTopic(topic: string): Promise<Sub[]> };
+      // a backend with a persistent session watching everything
+      await p.addSubscriptions({ id: 'backend-1' }, [{ topic: '#', qos: 1 }]);
+      expect(await p.subscriptionsByTopic('im/send')).toEqual([]);
+      expect(await p.subscriptionsByTopic('im/sync')).toEqual([]);
+      expect((await p.subscriptionsByTopic('im/u/amy')).map((s) => [s.clientId, s.topic])).toEqual([['backend-1', '#']]);
+      expect((await p.subscriptionsByTopic('im/sendx')).map((s) => s.clientId)).toEqual(['backend-1']);
+    } finally {
+      await durable.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
