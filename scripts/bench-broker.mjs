@@ -7,7 +7,11 @@
 // Each row is the median (by CPU per message) of --runs runs (default 3) after one warm-up run.
 // Usage: npm run bench:broker [-- --count 20000 --timeout 30 --runs 3]   (BENCH_CPU_PROF=dir writes a CPU profile of our broker)
 // IM end to end (1:1 and a 100-member group) with mosquitto's raw QoS 1 as the reference:
-//        npm run bench:im [-- --im-count 20000 --im-pairs 20 --im-window 20 --group-count 300 --im-only direct|group]
+//        npm run bench:im [-- --im-count 20000 --im-pairs 20 --im-window 20 --group-count 300 --im-only direct|group
+//                             --im-senders-listen 0|1]
+//   Senders subscribe to their own inbox im/u/{sender} (acks and their own copy of each message arrive there), as the
+//   SDK does. The 1:1 run is made twice, listening and deaf (as before 2026-11-25: the broker then wrote acks and copies
+//   to no one); --im-senders-listen 1|0 runs only one of them.
 //   1:1 is --im-pairs direct conversations at once (sender a_i → receiver b_i, each its own MQTT connection), each
 //   sender keeping up to --im-window im/send publishes unacknowledged, --im-count messages in all: the broker (one
 //   Node thread storing and delivering) is the bottleneck, not one client's pacing or one socket's round trips.
@@ -108,6 +112,8 @@ const issuer = new core.TokenIssuer(secret);
 
 const freePort = () => new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
 const cpuMs = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return ((Number(f[11]) + Number(f[12])) * 1000) / 100; };
+// write and read system calls of a process so far (/proc/PID/io: socket writes and reads, and SQLite's file writes)
+const sysCalls = (pid) => { const io = readFileSync(`/proc/${pid}/io`, 'utf8'); const n = (k) => Number(new RegExp(`${k}: (\\d+)`).exec(io)?.[1] ?? NaN); return { w: n('syscw'), r: n('syscr') }; };
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN; };
 
 async function startOurs(dir, pairs = 1) {
@@ -160,6 +166,7 @@ async function run(broker, qos) {
     });
   });
   const cpu0 = cpuMs(broker.pid);
+  const sys0 = sysCalls(broker.pid);
   const t0 = performance.now();
   // a valid fix (the broker's telemetry gate drops anything else on fleet/{id}/loc), send time at bytes 6..26
   const pad = ',"lat":48.13,"lng":11.57}';
@@ -174,9 +181,10 @@ async function run(broker, qos) {
   await done;
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuMs(broker.pid) - cpu0;
+  const sys1 = sysCalls(broker.pid);
   await pub.endAsync();
   await sub.endAsync();
-  return { broker: broker.name, qos, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000) };
+  return { broker: broker.name, qos, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000), writesPerDelivery: got ? (sys1.w - sys0.w) / got : NaN, readsPerDelivery: got ? (sys1.r - sys0.r) / got : NaN };
 }
 
 /**
@@ -184,7 +192,7 @@ async function run(broker, qos) {
  * unacknowledged; every receiver counts the `message` events on its inbox. All flows run at once. Deliveries =
  * messages × receivers; latency from publish to each delivery.
  */
-async function runIm(broker, label, flows, messagesPerFlow, window) {
+async function runIm(broker, label, flows, messagesPerFlow, window, sendersListen = true) {
   const url = `mqtt://127.0.0.1:${broker.port}`;
   const connect = async (user) => mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, username: user, password: await issuer.sign(user, 'user', 600) });
   const receivers = flows.flatMap((f) => f.receivers);
@@ -206,8 +214,12 @@ async function runIm(broker, label, flows, messagesPerFlow, window) {
     }
   });
   await Promise.all(subs.map((c, i) => c.subscribeAsync(`im/u/${receivers[i]}`, { qos: 1 })));
+  // senders listen on their own inbox, as the SDK does (the ack of each send and the sender's own copy of the message
+  // arrive there), so the broker writes what it writes for a real client; only the receivers' deliveries are counted
+  if (sendersListen) await Promise.all(pubs.map((c, k) => c.subscribeAsync(`im/u/${flows[k].sender}`, { qos: 1 })));
   await broker.mark?.();
   const cpu0 = cpuMs(broker.pid);
+  const sys0 = sysCalls(broker.pid);
   const t0 = performance.now();
   await Promise.all(flows.map(async (f, k) => {
     let inflight = 0;
@@ -221,11 +233,13 @@ async function runIm(broker, label, flows, messagesPerFlow, window) {
   await done;
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuMs(broker.pid) - cpu0;
+  const sys1 = sysCalls(broker.pid);
   const heap = await broker.report?.();
   await Promise.all([...pubs, ...subs].map((c) => c.endAsync()));
   const sent = messagesPerFlow * flows.length;
   return {
     broker: label, qos: 1, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000),
+    writesPerDelivery: got ? (sys1.w - sys0.w) / got : NaN, readsPerDelivery: got ? (sys1.r - sys0.r) / got : NaN,
     // per message sent (one im/send), and GC's share of the broker's CPU
     ...(heap ? { allocKbPerMsg: heap.allocBytes / 1024 / sent, gcUsPerDelivery: got ? heap.gcUs / got : NaN, gcPct: cpu ? (100 * heap.gcUs) / 1000 / cpu : NaN } : {}),
   };
@@ -238,6 +252,7 @@ if (imMode) {
   const window = Number(opt('im-window', '20'));
   const groupCount = Number(opt('group-count', '300'));
   const only = opt('im-only', 'all');
+  const listen = opt('im-senders-listen', 'both'); // 1, 0 or both (1:1 only; the group's sender always listens)
   const rows = [];
   try {
     const b = await startOurs(dir, pairs);
@@ -246,7 +261,8 @@ if (imMode) {
       if (only !== 'group') {
         await runIm(b, 'warm-up', direct, Math.ceil(400 / pairs), window);
         const per = Math.ceil(imCount / pairs);
-        rows.push(await runIm(b, `IM 1:1 (${pairs} pairs × ${per} msgs, ${window} in flight each)`, direct, per, window));
+        if (listen !== '0') rows.push(await runIm(b, `IM 1:1 (${pairs} pairs × ${per} msgs, ${window} in flight each), senders listening as the SDK does`, direct, per, window, true));
+        if (listen !== '1') rows.push(await runIm(b, `IM 1:1, same, deaf senders (the reading before 2026-11-25)`, direct, per, window, false));
       }
       if (only !== 'direct') {
         const members = Array.from({ length: 99 }, (_, i) => `g${i + 1}`);
@@ -270,13 +286,14 @@ if (imMode) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\nbench:im — im/send (QoS 1) → stored in im.db with seq, body sealed (AES-256-GCM) → delivered to each member's im/u, loopback, ${new Date().toISOString()}\n`);
+  console.log(`\nbench:im — im/send (QoS 1) → stored in im.db with seq, body sealed (AES-256-GCM) → delivered to each member's im/u (receivers' deliveries counted), loopback, ${new Date().toISOString()}\n`);
   // broker CPU %: the broker process's CPU time over the run's wall time; near 100 means the broker (one thread) was the bottleneck
   // KB/msg: bytes our broker allocated on its JS heap per im/send; GC: pause time per delivery and its share of the broker's CPU
-  console.log('| run | deliveries | deliveries/s | p50 ms | p99 ms | broker CPU µs/delivery | broker CPU % | KB allocated/msg | GC µs/delivery (% of CPU) |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  // write/read syscalls: the broker's write-type (socket writes, SQLite file writes) and read-type system calls per delivery
+  console.log('| run | deliveries | deliveries/s | p50 ms | p99 ms | broker CPU µs/delivery | broker CPU % | KB allocated/msg | GC µs/delivery (% of CPU) | write / read syscalls per delivery |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const opt1 = (x, d, f = (v) => v.toFixed(d)) => (x === undefined || Number.isNaN(x) ? '–' : f(x));
-  for (const r of rows) console.log(`| ${r.broker} | ${r.delivered} | ${r.perSec} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerMsg.toFixed(1)} | ${r.cpuPct.toFixed(0)} | ${opt1(r.allocKbPerMsg, 1)} | ${opt1(r.gcUsPerDelivery, 1, (v) => `${v.toFixed(1)} (${r.gcPct.toFixed(0)} %)`)} |`);
+  for (const r of rows) console.log(`| ${r.broker} | ${r.delivered} | ${r.perSec} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerMsg.toFixed(1)} | ${r.cpuPct.toFixed(0)} | ${opt1(r.allocKbPerMsg, 1)} | ${opt1(r.gcUsPerDelivery, 1, (v) => `${v.toFixed(1)} (${r.gcPct.toFixed(0)} %)`)} | ${opt1(r.writesPerDelivery, 2)} / ${opt1(r.readsPerDelivery, 2)} |`);
   console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   const ref = rows.find((r) => r.broker.includes('reference'));
   if (ref) for (const r of rows.filter((x) => x !== ref)) console.log(`${r.broker}: ${(r.perSec / ref.perSec).toFixed(2)}× mosquitto's raw QoS 1 deliveries/s`);
@@ -305,9 +322,9 @@ try {
 }
 
 console.log(`\nbench:broker — median of ${repeats} runs of ${count} messages, 1 publisher → 1 subscriber, loopback, ${new Date().toISOString()}\n`);
-console.log('| broker | QoS | delivered | deliveries/s | p50 ms | p99 ms | broker CPU µs/msg |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.broker} | ${r.qos} | ${r.delivered} | ${r.perSec} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerMsg.toFixed(1)} |`);
+console.log('| broker | QoS | delivered | deliveries/s | p50 ms | p99 ms | broker CPU µs/msg | write / read syscalls per msg |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(`| ${r.broker} | ${r.qos} | ${r.delivered} | ${r.perSec} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerMsg.toFixed(1)} | ${r.writesPerDelivery.toFixed(2)} / ${r.readsPerDelivery.toFixed(2)} |`);
 for (const qos of [0, 1]) {
   const ours = rows.find((r) => r.qos === qos && r.broker.startsWith('infra'));
   const ref = rows.find((r) => r.qos === qos && r.broker.startsWith('mosquitto'));
