@@ -53,8 +53,9 @@ export function openSqlite<DB>(file: string): OpenedDatabase<DB> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-  const stopCheckpoints = checkpointInBackground(file);
   const db = new Kysely<DB>({ dialect: immediateTransactions(new SqliteDialect({ database: withStatementCache(sqlite) })) });
+  // Kysely's SQLite driver has one connection behind a mutex: holding it, no statement (nor transaction) of ours runs
+  const stopCheckpoints = checkpointInBackground(file, (work) => db.connection().execute(() => work()));
   return {
     db,
     sqlite,
