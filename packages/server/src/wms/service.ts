@@ -23,13 +23,13 @@ interface StoredReceiptLine { sku: string; qty: number; lot?: string; expiresAt?
 
 const w = (db: AnyDb): WmsDb => db as WmsDb;
 
+/** SKUs found, by code: a SKU row never changes or goes once created, so a hit needs no query (misses always ask) */
+const SKU_CACHE_SIZE = 10_000;
+
 /**
  * Warehouses, bins, SKUs and stock. Every on-hand change writes a ledger row in the same transaction;
  * reservations are conditional updates on `available`.
  */
-/** SKUs found, by code: a SKU row never changes or goes once created, so a hit needs no query (misses always ask) */
-const SKU_CACHE_SIZE = 10_000;
-
 export class WmsService {
   private readonly skuCache = new Map<string, SkuRow>();
 
