@@ -43,6 +43,8 @@ const root = mkdtempSync(join(tmpdir(), 'infra-bench-orders-'));
 const sh = (a) => { const r = spawnSync(process.execPath, [bin, ...a], { encoding: 'utf8' }); if (r.status !== 0) throw new Error(r.stderr); return r.stdout; };
 const sets = ['http.port=0', 'mqtt.port=0', 'media.rtmp.port=0', 'media.http.port=0', 'fulfillment.rateLimit=0', 'log.level=warn'].flatMap((s) => ['--set', s]);
 const orderBody = JSON.stringify({ customer: 'bench', address: { name: 'B', line1: '1 St', city: 'X', postalCode: '1', country: 'DE' }, lines: [{ sku: 'TSHIRT-M', qty: 1, unitPrice: 1999 }] });
+/** autocannon: every order request carries an Idempotency-Key of its own */
+const freshIdempotencyKey = [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } }) }];
 
 /**
  * `infra init` + `infra seed` in `dir`, then `infra up` (with `env` added), with enough stock for every request of a run.
@@ -93,7 +95,7 @@ const run = (title, url, pid, extra = {}) => new Promise((resolve, reject) => {
   const cpu0 = cpuMs(pid);
   autocannon({
     url, method: 'POST', connections, duration: seconds, headers: auth, body: orderBody,
-    requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } }) }],
+    requests: freshIdempotencyKey,
     ...extra,
   }, (err, r) => (err ? reject(err) : resolve({ title, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], non2xx: r.non2xx, errors: r.errors, cpuUs: ((cpuMs(pid) - cpu0) * 1000) / Math.max(1, r['2xx']) })));
 });
@@ -199,7 +201,7 @@ async function sqlFloor(n) {
   });
   await new Promise((resolve, reject) => autocannon({
     url: `${stack.base}/orders`, method: 'POST', connections, amount: n, headers: stack.auth, body: orderBody,
-    requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } }) }],
+    requests: freshIdempotencyKey,
   }, (err, r) => (err ? reject(err) : r['2xx'] === n ? resolve() : reject(new Error(`capture run: ${r['2xx']} of ${n} orders created`)))));
   await stack.stop();
   const dataDir = join(fdir, 'data');
