@@ -167,6 +167,7 @@ async function run(broker, qos) {
   });
   const cpu0 = cpuMs(broker.pid);
   const sys0 = sysCalls(broker.pid);
+  const me0 = process.cpuUsage();
   const t0 = performance.now();
   // a valid fix (the broker's telemetry gate drops anything else on fleet/{id}/loc), send time at bytes 6..26
   const pad = ',"lat":48.13,"lng":11.57}';
@@ -182,9 +183,10 @@ async function run(broker, qos) {
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuMs(broker.pid) - cpu0;
   const sys1 = sysCalls(broker.pid);
+  const me = process.cpuUsage(me0);
   await pub.endAsync();
   await sub.endAsync();
-  return { broker: broker.name, qos, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000), writesPerDelivery: got ? (sys1.w - sys0.w) / got : NaN, readsPerDelivery: got ? (sys1.r - sys0.r) / got : NaN };
+  return { broker: broker.name, qos, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000), clientCpuPct: (100 * (me.user + me.system)) / 1000 / (secs * 1000), writesPerDelivery: got ? (sys1.w - sys0.w) / got : NaN, readsPerDelivery: got ? (sys1.r - sys0.r) / got : NaN };
 }
 
 /**
@@ -220,6 +222,7 @@ async function runIm(broker, label, flows, messagesPerFlow, window, sendersListe
   await broker.mark?.();
   const cpu0 = cpuMs(broker.pid);
   const sys0 = sysCalls(broker.pid);
+  const me0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(flows.map(async (f, k) => {
     let inflight = 0;
@@ -234,11 +237,13 @@ async function runIm(broker, label, flows, messagesPerFlow, window, sendersListe
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuMs(broker.pid) - cpu0;
   const sys1 = sysCalls(broker.pid);
+  const me = process.cpuUsage(me0);
   const heap = await broker.report?.();
   await Promise.all([...pubs, ...subs].map((c) => c.endAsync()));
   const sent = messagesPerFlow * flows.length;
   return {
     broker: label, qos: 1, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000),
+    clientCpuPct: (100 * (me.user + me.system)) / 1000 / (secs * 1000),
     writesPerDelivery: got ? (sys1.w - sys0.w) / got : NaN, readsPerDelivery: got ? (sys1.r - sys0.r) / got : NaN,
     // per message sent (one im/send), and GC's share of the broker's CPU
     ...(heap ? { allocKbPerMsg: heap.allocBytes / 1024 / sent, gcUsPerDelivery: got ? heap.gcUs / got : NaN, gcPct: cpu ? (100 * heap.gcUs) / 1000 / cpu : NaN } : {}),
@@ -288,12 +293,14 @@ if (imMode) {
   }
   console.log(`\nbench:im — im/send (QoS 1) → stored in im.db with seq, body sealed (AES-256-GCM) → delivered to each member's im/u (receivers' deliveries counted), loopback, ${new Date().toISOString()}\n`);
   // broker CPU %: the broker process's CPU time over the run's wall time; near 100 means the broker (one thread) was the bottleneck
+  // client CPU %: this process (every MQTT client of the run, one thread) over the run's wall time; near 100 means
+  // the clients, not the broker, set the pace
   // KB/msg: bytes our broker allocated on its JS heap per im/send; GC: pause time per delivery and its share of the broker's CPU
   // write/read syscalls: the broker's write-type (socket writes, SQLite file writes) and read-type system calls per delivery
-  console.log('| run | deliveries | deliveries/s | p50 ms | p99 ms | broker CPU µs/delivery | broker CPU % | KB allocated/msg | GC µs/delivery (% of CPU) | write / read syscalls per delivery |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| run | deliveries | deliveries/s | p50 ms | p99 ms | broker CPU µs/delivery | broker CPU % | client CPU % | KB allocated/msg | GC µs/delivery (% of CPU) | write / read syscalls per delivery |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const opt1 = (x, d, f = (v) => v.toFixed(d)) => (x === undefined || Number.isNaN(x) ? '–' : f(x));
-  for (const r of rows) console.log(`| ${r.broker} | ${r.delivered} | ${r.perSec} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerMsg.toFixed(1)} | ${r.cpuPct.toFixed(0)} | ${opt1(r.allocKbPerMsg, 1)} | ${opt1(r.gcUsPerDelivery, 1, (v) => `${v.toFixed(1)} (${r.gcPct.toFixed(0)} %)`)} | ${opt1(r.writesPerDelivery, 2)} / ${opt1(r.readsPerDelivery, 2)} |`);
+  for (const r of rows) console.log(`| ${r.broker} | ${r.delivered} | ${r.perSec} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerMsg.toFixed(1)} | ${r.cpuPct.toFixed(0)} | ${r.clientCpuPct.toFixed(0)} | ${opt1(r.allocKbPerMsg, 1)} | ${opt1(r.gcUsPerDelivery, 1, (v) => `${v.toFixed(1)} (${r.gcPct.toFixed(0)} %)`)} | ${opt1(r.writesPerDelivery, 2)} / ${opt1(r.readsPerDelivery, 2)} |`);
   console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   const ref = rows.find((r) => r.broker.includes('reference'));
   if (ref) for (const r of rows.filter((x) => x !== ref)) console.log(`${r.broker}: ${(r.perSec / ref.perSec).toFixed(2)}× mosquitto's raw QoS 1 deliveries/s`);
