@@ -129,13 +129,23 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
     };
     // an event given as a string is JSON already (the send path builds a message's and an ack's JSON once)
     const json = (event: ImEvent | string): string => (typeof event === 'string' ? event : JSON.stringify(event));
-    const toUser = (userId: string, event: ImEvent | string): void => publish(topics.imUser(userId), json(event));
+    // The answers to a device's own im/send and im/sync (ack, error, sync page) are published at QoS 1 like every IM
+    // event (so they keep their place among the others), and written at QoS 0 to clean sessions (authorizeForward):
+    // a clean session drops QoS 1 messages in flight with its connection anyway, so a PUBACK would buy nothing, and it
+    // cost the broker a packet to read and in-flight state, and every device a packet to write. A device resends a
+    // request it hears nothing back for (a resend is de-duplicated); persistent sessions still get them at QoS 1.
+    const answers = new WeakSet<Buffer>();
+    const toUser = (userId: string, event: ImEvent | string): void => {
+      const payload = Buffer.from(json(event));
+      answers.add(payload);
+      publish(topics.imUser(userId), payload);
+    };
     const audience = new ChannelAudience(store);
     const im = new ImService(store, ctx.config.im, {
-      toUsers: (userIds, event) => {
+      toUsers: (userIds, event, except) => {
         // one payload buffer for every recipient (aedes and mqtt-packet only read it)
         const payload = Buffer.from(json(event));
-        for (const u of userIds) publish(topics.imUser(u), payload);
+        for (const u of userIds) if (u !== except) publish(topics.imUser(u), payload);
       },
       toChannel: (convId, event) => publish(topics.imChannel(convId), json(event)),
       membershipChanged: (convId, userId, present) => audience.update(convId, userId, present),
@@ -209,10 +219,12 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
         // im/send and im/sync are consumed by the broker, never relayed (not even to backends subscribed to #)
         if (topic === IM_SEND || topic === IM_SYNC) return null;
         const user = claimsOf(client);
-        if (!user || user.role === 'service' || user.role === 'admin') return packet;
-        if (topic.startsWith(CHANNEL_PREFIX)) return audience.mayReceive(topic.slice(CHANNEL_PREFIX.length), user.sub) ? packet : null;
-        if (needsGrantToReceive(user, topic) && !grants.allows(user.sub, topic)) return null;
-        return packet;
+        if (user && user.role !== 'service' && user.role !== 'admin') {
+          if (topic.startsWith(CHANNEL_PREFIX)) return audience.mayReceive(topic.slice(CHANNEL_PREFIX.length), user.sub) ? packet : null;
+          if (needsGrantToReceive(user, topic) && !grants.allows(user.sub, topic)) return null;
+        }
+        // an answer to a device's own request, to a clean session: written at QoS 0 (see toUser)
+        return (client as Client).clean && answers.has(packet.payload as Buffer) ? ({ ...packet, qos: 0 } as AedesPublishPacket) : packet;
       },
     });
     aedesRef = aedes;

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { createLogger, parseConfigText, TokenIssuer, type Role, type ServiceContext } from '@infra/core';
+import type { ImMessage } from '@infra/core/topics';
 import { startServer, type RoutePlugin, type RunningServer } from '@infra/server';
 import { startBroker, type RunningBroker } from '../src/index.js';
 
@@ -102,6 +103,16 @@ export function inbox(client: mqtt.MqttClient) {
 }
 
 export type Inbox = ReturnType<typeof inbox>;
+
+/** The messages a device received live, in order: `message` events, and its own sends in the acks that carry them. */
+export function liveMessages(box: Inbox, convId?: string): ImMessage[] {
+  const out: ImMessage[] = [];
+  for (const { data } of box.seen) {
+    const m = (data['kind'] === 'message' || data['kind'] === 'ack' ? data['message'] : undefined) as ImMessage | undefined;
+    if (m && (convId === undefined || m.convId === convId)) out.push(m);
+  }
+  return out;
+}
 
 /** A user's device: connected, subscribed to its own IM inbox `im/u/{user}`, collecting what arrives there. */
 export async function imDevice(stack: TestStack, user: string, role: Role = 'user'): Promise<{ c: mqtt.MqttClient; box: Inbox }> {

@@ -42,6 +42,24 @@ describe('SDK (InfraChat)', () => {
     for (const c of [alice, bob, hasty]) await c.close();
   });
 
+  it('shows a sent message once on every device of the sender, and once on the peer', async () => {
+    const phone = await chat('erin', { clientId: 'erin-phone' });
+    const laptop = await chat('erin', { clientId: 'erin-laptop' });
+    const fred = await chat('fred');
+    const seen = new Map<string, ImMessage[]>([['phone', []], ['laptop', []], ['fred', []]]);
+    phone.on('message', (m) => seen.get('phone')!.push(m));
+    laptop.on('message', (m) => seen.get('laptop')!.push(m));
+    fred.on('message', (m) => seen.get('fred')!.push(m));
+    const conv = await phone.createConversation({ kind: 'direct', members: ['fred'] });
+    await phone.sendText(conv.id, 'from my phone');
+    await fred.sendText(conv.id, 'hi erin');
+    await laptop.sendText(conv.id, 'and from my laptop');
+    await until(() => [...seen.values()].every((l) => l.length === 3));
+    await sleep(200);
+    for (const [who, list] of seen) expect([who, list.map((m) => `${m.seq}:${m.senderId}:${m.body['text']}`)]).toEqual([who, ['1:erin:from my phone', '2:fred:hi erin', '3:erin:and from my laptop']]);
+    for (const c of [phone, laptop, fred]) await c.close();
+  });
+
   it('catches a device up from its persisted cursor: exactly the gap, nothing twice', async () => {
     const carl = await chat('carl');
     const conv = await carl.createConversation({ kind: 'direct', members: ['dina'] });

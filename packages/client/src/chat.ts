@@ -307,6 +307,8 @@ export class InfraChat {
       if (event.kind === 'sync') waiter.resolve(event);
       else waiter.reject(new ImError(event.code, event.message));
     } else if (event.kind === 'ack' || (event.kind === 'error' && event.clientMsgId !== undefined)) {
+      // a fresh send's ack carries the message: the sender's devices (this one and the others) get it only there
+      if (event.kind === 'ack' && event.message) this.deliver(event.message);
       const key = `${event.convId ?? ''}|${event.clientMsgId ?? ''}`;
       const waiter = this.pendingAcks.get(key);
       if (!waiter) return;

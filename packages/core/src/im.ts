@@ -57,7 +57,12 @@ export interface ImMessage {
 /** Everything the broker publishes on `im/u/{userId}` (and, for channels, `im/c/{convId}`). */
 export type ImEvent =
   | { kind: 'message'; message: ImMessage }
-  | { kind: 'ack'; convId: string; clientMsgId: string; seq: number; cursor: string; duplicate: boolean }
+  /**
+   * A send was stored (or was a resend of a stored one: `duplicate`). For a fresh send by a member of a direct, group
+   * or temporary conversation, `message` is the stored message: this ack is the sender's devices' copy of it (they get
+   * no separate `message` event)
+   */
+  | { kind: 'ack'; convId: string; clientMsgId: string; seq: number; cursor: string; duplicate: boolean; message?: ImMessage }
   | { kind: 'error'; code: string; message: string; clientMsgId?: string; convId?: string; requestId?: string }
   /** the answer to an im/sync request (the MQTT form of GET /api/v1/im/sync), matched by requestId */
   | { kind: 'sync'; requestId: string; messages: ImMessage[]; cursor: string; more: boolean }

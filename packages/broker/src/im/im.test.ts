@@ -76,15 +76,17 @@ describe('messages over im/send', () => {
     const fay = await device('fay');
     await send(dan.c, { convId: conv.id, clientMsgId: 'd-1', type: 'text', body: { text: 'hi', mentions: ['eve'] } });
     const ack = await ackOf(dan.box, 'd-1');
-    expect(ack.data).toMatchObject({ kind: 'ack', convId: conv.id, seq: 1, duplicate: false });
-    for (const box of [eve.box, fay.box, dan.box]) {
-      const m = await box.next((e) => e.data['kind'] === 'message');
-      expect(m.data['message']).toMatchObject({ convId: conv.id, seq: 1, senderId: 'dan', type: 'text', body: { text: 'hi', mentions: ['eve'] } });
-    }
+    const stored = { convId: conv.id, seq: 1, senderId: 'dan', clientMsgId: 'd-1', type: 'text', body: { text: 'hi', mentions: ['eve'] } };
+    // the sender's devices get the message once, in the ack; the other members as a message event
+    expect(ack.data).toMatchObject({ kind: 'ack', convId: conv.id, seq: 1, duplicate: false, message: stored });
+    for (const box of [eve.box, fay.box]) expect((await box.next((e) => e.data['kind'] === 'message')).data['message']).toMatchObject(stored);
     await send(dan.c, { convId: conv.id, clientMsgId: 'd-1', type: 'text', body: { text: 'hi', mentions: ['eve'] } });
-    await dan.box.next((e) => e.data['kind'] === 'ack' && e.data['duplicate'] === true);
+    const dup = await dan.box.next((e) => e.data['kind'] === 'ack' && e.data['duplicate'] === true);
+    expect(dup.data).toMatchObject({ seq: 1 });
+    expect(dup.data['message']).toBeUndefined(); // a resend delivers nothing again
     await sleep(150);
     expect(eve.box.seen.filter((e) => e.data['kind'] === 'message')).toHaveLength(1);
+    expect(dan.box.seen.filter((e) => e.data['kind'] === 'message')).toHaveLength(0);
 
     // concurrent senders: seq stays gap-free and each receiver sees it in order
     await Promise.all([
@@ -141,6 +143,29 @@ describe('messages over im/send', () => {
     expect(sync.body.messages.map((m) => m.clientMsgId)).toEqual(ok.map(([t]) => `ok-${t}`));
     expect((await stack.broker.health()).ok).toBe(true);
     await gus.c.endAsync();
+  });
+
+  it('writes the answers to a device’s own sends at QoS 0 to a clean session, at QoS 1 to a persistent one, and messages at QoS 1', async () => {
+    const conv = (await stack.http<Conversation>('POST', '/im/conversations', 'qia', { kind: 'direct', members: ['qin'] })).body;
+    const qosOf = async (c: mqtt.MqttClient, user: string, kind: string) => {
+      const got: Promise<number> = new Promise((resolve) => c.on('message', (_t, p, packet) => (JSON.parse(p.toString()) as { kind: string }).kind === kind && resolve(packet.qos)));
+      await c.subscribeAsync(`im/u/${user}`, { qos: 1 });
+      return got;
+    };
+    const clean = await stack.mqtt('qia');
+    const persistent = await stack.mqtt('qia', { clean: false, clientId: 'qia-tablet' });
+    const receiver = await stack.mqtt('qin');
+    const [cleanAck, persistentAck, message] = [qosOf(clean, 'qia', 'ack'), qosOf(persistent, 'qia', 'ack'), qosOf(receiver, 'qin', 'message')];
+    await sleep(100); // the three subscriptions are in place
+    await send(clean, { convId: conv.id, clientMsgId: 'q-1', type: 'text', body: { text: 'which qos' } });
+    expect(await cleanAck).toBe(0);
+    expect(await persistentAck).toBe(1);
+    expect(await message).toBe(1);
+    // an error answer too
+    const cleanError = new Promise<number>((resolve) => clean.on('message', (_t, p, packet) => (JSON.parse(p.toString()) as { kind: string }).kind === 'error' && resolve(packet.qos)));
+    await send(clean, { convId: 'conv_nope', clientMsgId: 'q-2', type: 'text', body: { text: 'nowhere' } });
+    expect(await cleanError).toBe(0);
+    for (const c of [clean, persistent, receiver]) await c.endAsync();
   });
 
   it('turns recall (within the window) and edit into events that sync reflects', async () => {

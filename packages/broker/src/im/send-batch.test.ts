@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mqtt from 'mqtt';
 import type { ImMessage } from '@infra/core/topics';
 import type { Conversation } from './schema.js';
-import { imDevice, sleep, startTestStack, type Inbox, type TestStack } from '../../test/stack.js';
+import { imDevice, liveMessages, sleep, startTestStack, type Inbox, type TestStack } from '../../test/stack.js';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -14,7 +14,6 @@ afterAll(async () => stack.close());
 const device = (user: string) => imDevice(stack, user);
 const text = (convId: string, clientMsgId: string) => JSON.stringify({ convId, clientMsgId, type: 'text', body: { text: clientMsgId } });
 const outcome = (box: Inbox, clientMsgId: string) => box.next((e) => (e.data['kind'] === 'ack' || e.data['kind'] === 'error') && e.data['clientMsgId'] === clientMsgId);
-const messages = (box: Inbox, convId: string): ImMessage[] => box.seen.filter((e) => e.data['kind'] === 'message').map((e) => e.data['message'] as ImMessage).filter((m) => m.convId === convId);
 
 describe('im/send group commit', () => {
   it('keeps seqs gap-free when one burst mixes new sends, resends and refused sends', async () => {
@@ -44,8 +43,8 @@ describe('im/send group commit', () => {
     // 2 bursts × (30 + 30) distinct messages: seqs 1..120 exactly once each, in every member's live stream
     await hal.box.next((e) => (e.data['message'] as ImMessage | undefined)?.seq === 120);
     await sleep(200);
-    for (const box of [gil.box, hal.box]) expect(messages(box, conv.id).map((m) => m.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
-    const ids = messages(hal.box, conv.id).map((m) => `${m.senderId}:${m.clientMsgId}`);
+    for (const box of [gil.box, hal.box]) expect(liveMessages(box, conv.id).map((m) => m.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    const ids = liveMessages(hal.box, conv.id).map((m) => `${m.senderId}:${m.clientMsgId}`);
     expect(new Set(ids).size).toBe(120);
     // the conversation's counter gave back what refused and duplicate sends did not use: the next send gets 121
     expect((await stack.http<Conversation>('GET', `/im/conversations/${conv.id}`, 'gil')).body.lastSeq).toBe(120);
@@ -92,7 +91,7 @@ describe('im/send group commit', () => {
     expect(acks.get('p3')).toMatchObject([{ seq: 8 }]);
     expect(acks.get('bad')).toMatchObject([{ kind: 'error', code: 'INFRA_ERR_IM_BAD_MESSAGE' }]);
     expect(acks.get('p4')).toMatchObject([{ seq: 9, duplicate: false }]);
-    expect(messages(max.box, conv.id).map((m) => `${m.seq}:${m.clientMsgId}`)).toEqual(['1:t1', '2:t2', '3:t3', '4:p1', '5:e1', '6:p2', '7:r1', '8:p3', '9:p4']);
+    expect(liveMessages(max.box, conv.id).map((m) => `${m.seq}:${m.clientMsgId}`)).toEqual(['1:t1', '2:t2', '3:t3', '4:p1', '5:e1', '6:p2', '7:r1', '8:p3', '9:p4']);
     const history = (await stack.http<{ messages: ImMessage[] }>('GET', `/im/conversations/${conv.id}/messages`, 'max')).body.messages;
     expect(history.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(history[0]).toMatchObject({ body: { text: 'edited' } });
@@ -131,7 +130,7 @@ describe('im/send group commit', () => {
     expect(await say(ivy, 'i2')).toMatchObject({ kind: 'ack' });
     await kim.box.next((e) => (e.data['message'] as ImMessage | undefined)?.clientMsgId === 'i2');
     await sleep(100);
-    expect(messages(jon.box, conv.id).map((m) => m.clientMsgId)).not.toContain('i2');
+    expect(liveMessages(jon.box, conv.id).map((m) => m.clientMsgId)).not.toContain('i2');
 
     // leaving works the same way
     expect((await stack.http('POST', `/im/conversations/${conv.id}/leave`, 'kim')).status).toBe(200);

@@ -5,7 +5,7 @@ import type { ImEvent, ImMessage, MemberRole, MessageType } from '@infra/core/to
 import { bodySchemas, SendEnvelope, type ClientSettings, type Conversation, type CreateConversationBody, type Member } from './schema.js';
 import type { ConversationRow, ImStore, MessageRow } from './store.js';
 import { MembershipCache, type ConversationFacts } from './membership.js';
-import { ackEventJson, conversationView, messageEventJson, messageView } from './views.js';
+import { ackEventJson, conversationView, messageEventJson, messageJson, messageView } from './views.js';
 
 export { messageView } from './views.js';
 
@@ -26,7 +26,8 @@ export interface ImSettings {
  * string is already serialised (JSON of an ImEvent): the send path builds a message's JSON once.
  */
 export interface ImNotifier {
-  toUsers(userIds: readonly string[], event: ImEvent | string): void;
+  /** `except`: one of userIds to leave out (the sender of a message, whose devices get it in their ack) */
+  toUsers(userIds: readonly string[], event: ImEvent | string, except?: string): void;
   toChannel(convId: string, event: ImEvent | string): void;
   /** channel membership changed: `present` says whether userId is a member now */
   membershipChanged(convId: string, userId: string, present: boolean): void;
@@ -46,7 +47,7 @@ export interface MessageReferences {
 }
 
 export interface SendOutcome {
-  /** the `ack` event for the sender, as JSON */
+  /** the `ack` event for the sender, as JSON (carrying the message when the sender was left out of its delivery) */
   ack: string;
   /** the cursor (row id) and seq of the stored message (the earlier one for a resend) */
   cursor: number;
@@ -478,14 +479,25 @@ export class ImService {
     return this.insertAdmitted(tx, seqs, admitted, item);
   }
 
+  /**
+   * A fresh message goes to its channel's topic or to every member's inbox; a member who sent it gets it once, in the
+   * ack (one event instead of an ack and a copy: each was an MQTT publish and a PUBACK for every device).
+   */
   private deliverStored({ conv, row, duplicate, audience }: StoredSend): SendOutcome {
-    if (!duplicate) {
-      // a fresh row: neither edited nor recalled, body as just stored (see messageEventJson)
-      const event = messageEventJson(row, row.body);
-      if (conv.kind === 'channel') this.notify.toChannel(conv.id, event);
-      else this.notify.toUsers(audience, event);
+    const outcome = { cursor: row.id, seq: row.seq, duplicate };
+    if (duplicate) return { ack: ackEventJson(row, true), ...outcome };
+    // a fresh row: neither edited nor recalled, body as just stored (see messageJson)
+    const message = messageJson(row, row.body);
+    if (conv.kind === 'channel') {
+      this.notify.toChannel(conv.id, messageEventJson(message));
+      return { ack: ackEventJson(row, false), ...outcome };
     }
-    return { ack: ackEventJson(row, duplicate), cursor: row.id, seq: row.seq, duplicate };
+    if (!audience.includes(row.sender_id)) {
+      this.notify.toUsers(audience, messageEventJson(message));
+      return { ack: ackEventJson(row, false), ...outcome };
+    }
+    this.notify.toUsers(audience, messageEventJson(message), row.sender_id);
+    return { ack: ackEventJson(row, false, message), ...outcome };
   }
 
   /** May this user read the broadcast topic of this channel? (ACL for im/c/{convId}) */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ackEventJson, messageEventJson, messageView } from './views.js';
+import { ackEventJson, messageEventJson, messageJson, messageView } from './views.js';
 import type { MessageRow } from './store.js';
 
 const row = (over: Partial<MessageRow>): MessageRow => ({
@@ -20,9 +20,11 @@ describe('the send path’s hand-built event JSON', () => {
       for (const sender_id of senders) {
         for (const type of ['text', 'location', 'image', 'encrypted']) {
           const r = row({ sender_id, type, body: JSON.stringify(body) });
-          const json = messageEventJson(r, r.body);
+          const json = messageEventJson(messageJson(r, r.body));
           expect(json).toBe(JSON.stringify({ kind: 'message', message: messageView(r) }));
           expect(JSON.parse(json)).toEqual({ kind: 'message', message: messageView(r, body) });
+          const ack = ackEventJson(r, false, messageJson(r, r.body));
+          expect(ack).toBe(JSON.stringify({ kind: 'ack', convId: r.conv_id, clientMsgId: r.client_msg_id, seq: r.seq, cursor: String(r.id), duplicate: false, message: messageView(r) }));
         }
       }
     }

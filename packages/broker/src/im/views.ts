@@ -31,18 +31,23 @@ export function messageView(row: MessageRow, body?: Record<string, unknown>): Im
 }
 
 /**
- * What a freshly stored message's delivery is, as JSON: exactly JSON.stringify({ kind: 'message', message: messageView(row) })
- * for a row neither edited nor recalled, built from `bodyJson` (the body as stored, so it is serialised once per send,
- * not once more for the event). convId, clientMsgId and type are JSON-safe by their send schema (SendEnvelope); the
- * sender id comes from a token, so it is escaped.
+ * A freshly stored message (neither edited nor recalled) as JSON: exactly JSON.stringify(messageView(row)), built from
+ * `bodyJson` (the body as stored, so it is serialised once per send, not once more for the event). convId,
+ * clientMsgId and type are JSON-safe by their send schema (SendEnvelope); the sender id comes from a token, so it is
+ * escaped.
  */
-export function messageEventJson(row: MessageRow, bodyJson: string): string {
-  return `{"kind":"message","message":{"cursor":"${row.id}","convId":"${row.conv_id}","seq":${row.seq},"senderId":${JSON.stringify(row.sender_id)},"clientMsgId":"${row.client_msg_id}","type":"${row.type}","body":${bodyJson},"createdAt":"${iso(row.created_at)}"}}`;
+export function messageJson(row: MessageRow, bodyJson: string): string {
+  return `{"cursor":"${row.id}","convId":"${row.conv_id}","seq":${row.seq},"senderId":${JSON.stringify(row.sender_id)},"clientMsgId":"${row.client_msg_id}","type":"${row.type}","body":${bodyJson},"createdAt":"${iso(row.created_at)}"}`;
 }
 
-/** JSON.stringify of an `ack` event, built directly (ids as in messageEventJson). */
-export function ackEventJson(row: MessageRow, duplicate: boolean): string {
-  return `{"kind":"ack","convId":"${row.conv_id}","clientMsgId":"${row.client_msg_id}","seq":${row.seq},"cursor":"${row.id}","duplicate":${duplicate}}`;
+/** JSON.stringify({ kind: 'message', message }) of a message given as messageJson */
+export function messageEventJson(message: string): string {
+  return `{"kind":"message","message":${message}}`;
+}
+
+/** JSON.stringify of an `ack` event, built directly (ids as in messageJson); `message` (JSON) for the sender's devices */
+export function ackEventJson(row: MessageRow, duplicate: boolean, message?: string): string {
+  return `{"kind":"ack","convId":"${row.conv_id}","clientMsgId":"${row.client_msg_id}","seq":${row.seq},"cursor":"${row.id}","duplicate":${duplicate}${message === undefined ? '' : `,"message":${message}`}}`;
 }
 
 export function conversationView(row: ConversationRow, extra: { role?: MemberRole; read_seq?: number; unread?: number } = {}): Conversation {
