@@ -8,14 +8,15 @@
 // Usage: npm run bench:broker [-- --count 20000 --timeout 30 --runs 3]   (BENCH_CPU_PROF=dir writes a CPU profile of our broker)
 // IM end to end (1:1 and a 100-member group) with mosquitto's raw QoS 1 as the reference:
 //        npm run bench:im [-- --im-count 20000 --im-pairs 20 --im-window 20 --group-count 300 --im-only direct|group
-//                             --im-senders-listen 0|1]
-//   Senders subscribe to their own inbox im/u/{sender} (acks and their own copy of each message arrive there), as the
-//   SDK does. The 1:1 run is made twice, listening and deaf (as before 2026-11-25: the broker then wrote acks and copies
+//                             --im-senders-listen 0|1 --im-warmup 4000]
+//   Senders subscribe to their own inbox im/u/{sender} (the ack of each send, carrying their own copy of the message,
+//   arrives there), as the SDK does. The 1:1 run is made twice, listening and deaf (as before 2026-11-25: the broker then wrote acks and copies
 //   to no one); --im-senders-listen 1|0 runs only one of them.
 //   1:1 is --im-pairs direct conversations at once (sender a_i → receiver b_i, each its own MQTT connection), each
 //   sender keeping up to --im-window im/send publishes unacknowledged, --im-count messages in all: the broker (one
 //   Node thread storing and delivering) is the bottleneck, not one client's pacing or one socket's round trips.
-//   The group run is one sender into a 100-member group (99 receivers). Both start after a warm-up.
+//   The group run is one sender into a 100-member group (99 receivers). Both start after a warm-up: --im-warmup 1:1
+//   messages (default 4000; mosquitto's reference row gets a whole unreported run of --count messages first).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -264,7 +265,7 @@ if (imMode) {
     try {
       const direct = b.directConvs.map((convId, i) => ({ convId, sender: `im-a${i}`, receivers: [`im-b${i}`] }));
       if (only !== 'group') {
-        await runIm(b, 'warm-up', direct, Math.ceil(400 / pairs), window);
+        await runIm(b, 'warm-up', direct, Math.ceil(Number(opt('im-warmup', '4000')) / pairs), window);
         const per = Math.ceil(imCount / pairs);
         if (listen !== '0') rows.push(await runIm(b, `IM 1:1 (${pairs} pairs × ${per} msgs, ${window} in flight each), senders listening as the SDK does`, direct, per, window, true));
         if (listen !== '1') rows.push(await runIm(b, `IM 1:1, same, deaf senders (the reading before 2026-11-25)`, direct, per, window, false));
