@@ -40,6 +40,46 @@ describe('broker bus', () => {
     }
   });
 
+  it('delivers every publish to a subscriber of several topics, whatever order they reach aedes’ message bus in', async () => {
+    // aedes stamps each packet with a counter when it is created and used to drop, for each client, any packet below
+    // the highest counter that client had: an older packet that reached the bus later was lost without a word.
+    // Two ways that happened here: a QoS 0 publish overtakes a QoS 1 one of the same tick (which first looks up
+    // offline sessions); a QoS 1 publish on a topic with a persistent subscriber waits for LevelDB, one on another
+    // topic does not.
+    const svc = await client('svc-order', 'service');
+    const keeper = await mqtt.connectAsync(url, { protocolVersion: 4, username: 'svc-keeper', password: await issuer.sign('svc-keeper', 'service', 600), reconnectPeriod: 0, clean: false, clientId: 'svc-keeper' }, false);
+    try {
+      await svc.subscribeAsync(['live/+/state', 'orders/#', 'wms/#'], { qos: 1 });
+      await keeper.subscribeAsync('orders/#', { qos: 1 }); // a persistent session: every orders/ publish is queued in LevelDB first
+      const got: string[] = [];
+      svc.on('message', (_t, p) => got.push(p.toString()));
+      const count = (kind: string): number => got.filter((x) => x.startsWith(`${kind}-`)).length;
+      const settle = async (n: number) => {
+        for (let i = 0; i < 100 && got.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+      };
+      for (let i = 0; i < 50; i++) {
+        void broker.bus.publish(`live/s${i}/state`, `state-${i}`, { qos: 1 });
+        void broker.bus.publish(`live/s${i}/state`, `viewers-${i}`, { qos: 0 });
+      }
+      await settle(100);
+      expect({ state: count('state'), viewers: count('viewers') }).toEqual({ state: 50, viewers: 50 }); // was 0 and 50
+      for (let i = 0; i < 50; i++) {
+        void broker.bus.publish(`orders/o${i}`, `order-${i}`, { qos: 1 });
+        void broker.bus.publish(`wms/stock/k${i}`, `stock-${i}`, { qos: 1 });
+      }
+      await settle(200);
+      expect({ order: count('order'), stock: count('stock') }).toEqual({ order: 50, stock: 50 }); // was 0 and 50
+      // overlapping subscriptions still deliver a packet once
+      await svc.subscribeAsync('orders/+', { qos: 1 });
+      await broker.bus.publish('orders/once', 'once', { qos: 1 });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got.filter((x) => x === 'once')).toHaveLength(1);
+    } finally {
+      await svc.endAsync(true);
+      await keeper.endAsync(true);
+    }
+  });
+
   it('hands a device publish to a bus subscriber, and unsubscribing stops it', async () => {
     const seen: BusMessage[] = [];
     const off = await broker.bus.subscribe('fleet/+/loc', (m) => seen.push(m));

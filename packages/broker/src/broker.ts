@@ -24,6 +24,7 @@ import { filesMigrations, startFiles, type RunningFiles } from './files/index.js
 import { IdleWatch, MAX_KEEPALIVE_S, PresenceTracker, stalePresence } from './presence/index.js';
 import { limitPacketSize, parserOf } from './guard/packet-size.js';
 import { batchWrites } from './guard/write-batch.js';
+import { OncePerClient } from './guard/dedupe.js';
 import { TelemetryGate, useRingQueues } from './telemetry/index.js';
 import { quietMqttPacketDebug } from './guard/quiet-debug.js';
 
@@ -135,6 +136,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
     // cost the broker a packet to read and in-flight state, and every device a packet to write. A device resends a
     // request it hears nothing back for (a resend is de-duplicated); persistent sessions still get them at QoS 1.
     const answers = new WeakSet<Buffer>();
+    const once = new OncePerClient();
     const toUser = (userId: string, event: ImEvent | string): void => {
       const payload = Buffer.from(json(event));
       answers.add(payload);
@@ -215,6 +217,8 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
         );
       },
       authorizeForward(client, packet): AedesPublishPacket | null {
+        // a publish that several of this client's subscriptions match goes once (guard/dedupe.ts)
+        if (once.isRepeat(client, packet)) return null;
         const topic = packet.topic;
         // im/send and im/sync are consumed by the broker, never relayed (not even to backends subscribed to #)
         if (topic === IM_SEND || topic === IM_SYNC) return null;
@@ -269,8 +273,13 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
 
     const maxPacketBytes = ctx.config.mqtt.maxPacketBytes;
     // every connection, TCP or WebSocket, refuses a packet larger than mqtt.maxPacketBytes at its header
+    let dedupeWarned = false;
     const handle = (conn: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]): void => {
       const client = aedes.handle(conn, req);
+      if (!once.adopt(client) && !dedupeWarned) {
+        dedupeWarned = true;
+        log.warn('aedes clients have no duplicates map as expected: aedes may drop a publish that reaches its message bus after a later one (guard/dedupe.ts)');
+      }
       const parser = parserOf(client);
       if (parser) limitPacketSize(parser, maxPacketBytes, (declared) => log.warn({ clientId: client.id, declared, limit: maxPacketBytes }, 'mqtt packet over mqtt.maxPacketBytes: connection closed'));
     };
