@@ -113,6 +113,8 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       await durable.close();
     });
 
+    // each publish once per client, however many of its subscriptions match, and none dropped for coming late (guard/dedupe.ts)
+    const once = new OncePerClient();
     // Late-bound: the notifier and presence publish through aedes, created below.
     let aedesRef: Aedes | undefined;
     // broker publishes still in progress, counted (a promise per publish was measurable on the im/send path)
@@ -136,7 +138,6 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
     // cost the broker a packet to read and in-flight state, and every device a packet to write. A device resends a
     // request it hears nothing back for (a resend is de-duplicated); persistent sessions still get them at QoS 1.
     const answers = new WeakSet<Buffer>();
-    const once = new OncePerClient();
     const toUser = (userId: string, event: ImEvent | string): void => {
       const payload = Buffer.from(json(event));
       answers.add(payload);
