@@ -26,7 +26,7 @@ export interface ImSettings {
  * string is already serialised (JSON of an ImEvent): the send path builds a message's JSON once.
  */
 export interface ImNotifier {
-  /** `except`: one of userIds to leave out (the sender of a message, whose devices get it in their ack) */
+  /** `except`: a user to leave out (the sender of a message, whose devices get it in their ack) */
   toUsers(userIds: readonly string[], event: ImEvent | string, except?: string): void;
   toChannel(convId: string, event: ImEvent | string): void;
   /** channel membership changed: `present` says whether userId is a member now */
@@ -492,12 +492,9 @@ export class ImService {
       this.notify.toChannel(conv.id, messageEventJson(message));
       return { ack: ackEventJson(row, false), ...outcome };
     }
-    if (!audience.includes(row.sender_id)) {
-      this.notify.toUsers(audience, messageEventJson(message));
-      return { ack: ackEventJson(row, false), ...outcome };
-    }
     this.notify.toUsers(audience, messageEventJson(message), row.sender_id);
-    return { ack: ackEventJson(row, false, message), ...outcome };
+    // the sender's devices get it in the ack, when the sender is a member (a backend sending in need not be)
+    return { ack: ackEventJson(row, false, audience.includes(row.sender_id) ? message : undefined), ...outcome };
   }
 
   /** May this user read the broadcast topic of this channel? (ACL for im/c/{convId}) */
