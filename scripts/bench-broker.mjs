@@ -114,6 +114,12 @@ const core = await import(pathToFileURL(join(root, 'packages/core/dist/index.js'
 const issuer = new core.TokenIssuer(secret);
 
 const freePort = () => new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+// percent of the run's wall time (seconds) that `ms` of CPU time is
+const pctOfWall = (ms, secs) => (100 * ms) / (secs * 1000);
+// CPU time (ms) this process, which runs every MQTT client of a run, used since `since` (process.cpuUsage)
+const ownCpuMs = (since) => { const u = process.cpuUsage(since); return (u.user + u.system) / 1000; };
+// the run in the middle when ordered by key
+const median = (runs, key) => [...runs].sort((x, y) => x[key] - y[key])[Math.floor(runs.length / 2)];
 const cpuMs = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return ((Number(f[11]) + Number(f[12])) * 1000) / 100; };
 // write and read system calls of a process so far (/proc/PID/io: socket writes and reads, and SQLite's file writes)
 const sysCalls = (pid) => { const io = readFileSync(`/proc/${pid}/io`, 'utf8'); const n = (k) => Number(new RegExp(`${k}: (\\d+)`).exec(io)?.[1] ?? NaN); return { w: n('syscw'), r: n('syscr') }; };
@@ -186,10 +192,10 @@ async function run(broker, qos) {
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuMs(broker.pid) - cpu0;
   const sys1 = sysCalls(broker.pid);
-  const me = process.cpuUsage(me0);
+  const own = ownCpuMs(me0);
   await pub.endAsync();
   await sub.endAsync();
-  return { broker: broker.name, qos, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000), clientCpuPct: (100 * (me.user + me.system)) / 1000 / (secs * 1000), writesPerDelivery: got ? (sys1.w - sys0.w) / got : NaN, readsPerDelivery: got ? (sys1.r - sys0.r) / got : NaN };
+  return { broker: broker.name, qos, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: pctOfWall(cpu, secs), clientCpuPct: pctOfWall(own, secs), writesPerDelivery: got ? (sys1.w - sys0.w) / got : NaN, readsPerDelivery: got ? (sys1.r - sys0.r) / got : NaN };
 }
 
 /**
@@ -240,13 +246,12 @@ async function runIm(broker, label, flows, messagesPerFlow, window, sendersListe
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuMs(broker.pid) - cpu0;
   const sys1 = sysCalls(broker.pid);
-  const me = process.cpuUsage(me0);
+  const own = ownCpuMs(me0);
   const heap = await broker.report?.();
   await Promise.all([...pubs, ...subs].map((c) => c.endAsync()));
   const sent = messagesPerFlow * flows.length;
   return {
-    broker: label, qos: 1, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: (100 * cpu) / (secs * 1000),
-    clientCpuPct: (100 * (me.user + me.system)) / 1000 / (secs * 1000),
+    broker: label, qos: 1, delivered: got, perSec: Math.round(got / secs), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: got ? (cpu * 1000) / got : NaN, cpuPct: pctOfWall(cpu, secs), clientCpuPct: pctOfWall(own, secs),
     writesPerDelivery: got ? (sys1.w - sys0.w) / got : NaN, readsPerDelivery: got ? (sys1.r - sys0.r) / got : NaN,
     // per message sent (one im/send), and GC's share of the broker's CPU
     ...(heap ? { allocKbPerMsg: heap.allocBytes / 1024 / sent, gcUsPerDelivery: got ? heap.gcUs / got : NaN, gcPct: cpu ? (100 * heap.gcUs) / 1000 / cpu : NaN } : {}),
@@ -264,7 +269,6 @@ if (imMode) {
   const imRuns = Number(opt('im-runs', '3'));
   const rows = [];
   const pairsSeen = []; // [ours, reference] of each alternation
-  const median = (list) => [...list].sort((x, y) => x.perSec - y.perSec)[Math.floor(list.length / 2)];
   try {
     // both brokers run from the start, and the 1:1 reading alternates with the reference's: this machine's speed drifts
     // by a third within minutes, which one run of each, minutes apart, turned into the ratio
@@ -283,7 +287,7 @@ if (imMode) {
             const ours = await runIm(b, label, direct, per, window, true);
             pairsSeen.push([ours, m ? await run(m, 1) : undefined]);
           }
-          rows.push({ ...median(pairsSeen.map((x) => x[0])), broker: imRuns > 1 ? `${label}, median of ${imRuns}` : label });
+          rows.push({ ...median(pairsSeen.map((x) => x[0]), 'perSec'), broker: imRuns > 1 ? `${label}, median of ${imRuns}` : label });
         }
         if (listen !== '1') rows.push(await runIm(b, `IM 1:1, same, deaf senders (the reading before 2026-11-25)`, direct, per, window, false));
       }
@@ -295,7 +299,7 @@ if (imMode) {
       if (m) {
         const refs = pairsSeen.map((x) => x[1]);
         if (refs.length === 0) refs.push(await run(m, 1));
-        rows.push({ ...median(refs), broker: `${m.name} raw QoS 1 (reference${refs.length > 1 ? `, median of ${refs.length}, each run right after one of ours` : ''})` });
+        rows.push({ ...median(refs, 'perSec'), broker: `${m.name} raw QoS 1 (reference${refs.length > 1 ? `, median of ${refs.length}, each run right after one of ours` : ''})` });
       }
     } finally {
       await b.stop();
@@ -331,8 +335,7 @@ try {
         // the machine is shared: report the run with the median CPU per message of several
         const runs = [];
         for (let i = 0; i < repeats; i++) runs.push(await run(b, qos));
-        runs.sort((x, y) => x.cpuUsPerMsg - y.cpuUsPerMsg);
-        rows.push(runs[Math.floor(runs.length / 2)]);
+        rows.push(median(runs, 'cpuUsPerMsg'));
       }
     } finally {
       await b.stop();
