@@ -1,4 +1,4 @@
-import { createServer, type Server as NetServer } from 'node:net';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { join } from 'node:path';
 import type { EventEmitter } from 'node:events';
@@ -284,12 +284,13 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
       const parser = parserOf(client);
       if (parser) limitPacketSize(parser, maxPacketBytes, (declared) => log.warn({ clientId: client.id, declared, limit: maxPacketBytes }, 'mqtt packet over mqtt.maxPacketBytes: connection closed'));
     };
-    // MQTT packets are small: Nagle would hold a delivery back until the previous one's ACK
-    // and each connection's writes of one loop turn leave together (guard/write-batch.ts)
-    const tcp: NetServer = createServer({ noDelay: true }, (socket) => {
+    // TCP and TLS: each connection's writes of one loop turn leave together (guard/write-batch.ts)
+    const handleSocket = (socket: Socket): void => {
       batchWrites(socket);
       handle(socket);
-    });
+    };
+    // MQTT packets are small: Nagle would hold a delivery back until the previous one's ACK
+    const tcp: NetServer = createServer({ noDelay: true }, handleSocket);
     const port = await listenOn(tcp, ctx.config.mqtt.port, ctx.config.http.host, 'mqtt.port');
 
     let wss: WebSocketServer | undefined;
@@ -300,10 +301,7 @@ export async function startBroker(ctx: ServiceContext, opts: BrokerOptions): Pro
     // mqtts beside plain MQTT when the stack has a certificate
     let tlsServer: TlsServer | undefined;
     if (ctx.tls) {
-      const server = createTlsServer({ cert: ctx.tls.cert, key: ctx.tls.key, noDelay: true }, (socket) => {
-        batchWrites(socket);
-        handle(socket);
-      });
+      const server = createTlsServer({ cert: ctx.tls.cert, key: ctx.tls.key, noDelay: true }, handleSocket);
       // a client that fails the handshake (plain MQTT on the TLS port, an untrusted cert) is logged, not fatal
       server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'mqtts handshake failed'));
       const tlsPort = await listenOn(server, ctx.config.mqtt.tlsPort, ctx.config.http.host, 'mqtt.tlsPort').catch(async (err: unknown) => {
