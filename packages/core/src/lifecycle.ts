@@ -83,3 +83,13 @@ export interface UpgradeRouter {
   /** route upgrades for `path` to `handler`; returns the unmount function */
   mount(path: string, handler: UpgradeHandler): () => void;
 }
+
+/**
+ * A retention sweep (or any clean-up): runs `sweep` now and then hourly, on an unref'd timer (it never keeps the
+ * process up); a failure goes to `onError` and the next hour tries again. Clear the returned timer to stop it.
+ */
+export function sweepHourly(sweep: () => Promise<unknown>, onError: (err: Error) => void): NodeJS.Timeout {
+  const run = (): void => void sweep().catch(onError);
+  run();
+  return setInterval(run, 3_600_000).unref();
+}

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { FastifyPluginAsync } from 'fastify';
-import { listenOn, parseDuration, urlHost, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
+import { listenOn, parseDuration, sweepHourly, urlHost, type Endpoint, type Health, type HttpRoutes, type RunningService, type ServiceContext } from '@infra/core';
 import { loadNms, type NmsSession } from './nms.js';
 import { LiveSessions, type TranscodeInfo } from './live-sessions.js';
 import { HlsViewers } from './viewers.js';
@@ -127,9 +127,7 @@ export async function startMedia(ctx: ServiceContext): Promise<RunningMedia> {
 
   if (media.vodRetention) {
     const maxAgeMs = parseDuration(media.vodRetention) * 1000;
-    const sweep = (): void => void recordings.sweep(maxAgeMs).catch((err: Error) => log.error({ err: err.message }, 'VOD retention sweep failed'));
-    sweep();
-    retention = setInterval(sweep, 3_600_000).unref();
+    retention = sweepHourly(() => recordings.sweep(maxAgeMs), (err) => log.error({ err: err.message }, 'VOD retention sweep failed'));
   }
 
   // a previous run that crashed left sessions marked live and recordings not yet turned into assets

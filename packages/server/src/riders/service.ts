@@ -1,4 +1,4 @@
-import { InfraError, newId, parseDuration, type EventBus, type InfraConfig, type Logger, type Role } from '@infra/core';
+import { InfraError, newId, parseDuration, sweepHourly, type EventBus, type InfraConfig, type Logger, type Role } from '@infra/core';
 import { JumpDetector, parseFix, riderOfFleetTopic, validatedFix, type FixLimits, type FixPayload, type FixRejection } from '@infra/core/topics';
 import type { Kysely } from 'kysely';
 import { RiderIndex } from './spatial.js';
@@ -130,12 +130,7 @@ export class RiderService {
     }
     this.timer = setInterval(() => void this.flush(true), this.settings.flushMs);
     this.timer.unref();
-    if (this.settings.historyRetention) {
-      const sweep = (): void => void this.pruneHistory().catch((err: Error) => this.log?.error({ err: err.message }, 'fix history retention sweep failed'));
-      sweep();
-      this.retention = setInterval(sweep, 3_600_000);
-      this.retention.unref();
-    }
+    if (this.settings.historyRetention) this.retention = sweepHourly(() => this.pruneHistory(), (err) => this.log?.error({ err: err.message }, 'fix history retention sweep failed'));
     if (bus) this.unsubscribe = await bus.subscribe('fleet/+/loc', (m) => this.ingest(m.topic, m.payload));
   }
 
